@@ -1,0 +1,45 @@
+"""Times and dates as A1 writes them: RFC 3339 UTC, six fractional digits, ``Z``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from ledger.errors import FormatError
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def format_time(moment: datetime) -> str:
+    """Return ``moment`` (aware, or naive meaning UTC) as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: object, field: str = "time") -> datetime:
+    """Parse an A1 time string into an aware UTC datetime; FormatError names ``field``."""
+    if not isinstance(text, str) or not _TIME.fullmatch(text):
+        raise FormatError(
+            "A1 time", "expected RFC 3339 UTC with six fractional digits and Z", field=field
+        )
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise FormatError("A1 time", f"{text!r} is not a real time", field=field) from None
+
+
+def parse_date(text: object, field: str = "date") -> date:
+    """Parse a ``YYYY-MM-DD`` date; FormatError names ``field``."""
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
+        raise FormatError("A1 date", "expected YYYY-MM-DD", field=field)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FormatError("A1 date", f"{text!r} is not a real date", field=field) from None
+
+
+def now_utc() -> datetime:
+    """The server clock (the only clock the write side reads)."""
+    return datetime.now(UTC)
