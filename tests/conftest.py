@@ -37,8 +37,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if REQUIRE_PG and _pg_skipped:
-        print(f"\nSPOTCHECK_REQUIRE_POSTGRES=1 but {len(_pg_skipped)} PostgreSQL tests "
-              f"were skipped, e.g. {_pg_skipped[0]}")
+        print(
+            f"\nSPOTCHECK_REQUIRE_POSTGRES=1 but {len(_pg_skipped)} PostgreSQL tests "
+            f"were skipped, e.g. {_pg_skipped[0]}"
+        )
         session.exitstatus = 1
 
 

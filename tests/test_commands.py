@@ -31,7 +31,9 @@ def test_key_id_is_first_8_bytes_of_sha256(pair: KeyPair) -> None:
 
 
 def test_signature_covers_context_and_canonical_body(pair: KeyPair) -> None:
-    cmd = sign_command(pair, "plans.import", {"plan_no": "联202301"}, issued_at=T0, nonce=b"\0" * 16)
+    cmd = sign_command(
+        pair, "plans.import", {"plan_no": "联202301"}, issued_at=T0, nonce=b"\0" * 16
+    )
     assert signing_bytes(cmd).startswith(COMMAND_CONTEXT)
     assert b'"sig"' not in signing_bytes(cmd)
     check_command_shape(cmd)
@@ -41,8 +43,12 @@ def test_signature_covers_context_and_canonical_body(pair: KeyPair) -> None:
 @pytest.mark.parametrize("member", ["action", "args", "key", "nonce", "issued_at"])
 def test_any_changed_member_breaks_the_signature(pair: KeyPair, member: str) -> None:
     cmd = sign_command(pair, "plans.import", {"plan_no": "联202301"}, issued_at=T0)
-    other = sign_command(KeyPair.from_seed("x", b"\1" * 32), "plans.update", {"plan_no": "x"},
-                         issued_at=T0 + timedelta(seconds=1))
+    other = sign_command(
+        KeyPair.from_seed("x", b"\1" * 32),
+        "plans.update",
+        {"plan_no": "x"},
+        issued_at=T0 + timedelta(seconds=1),
+    )
     cmd[member] = other[member]
     with pytest.raises(SignatureError):
         verify_command_signature(cmd, pair.public_key)
@@ -52,7 +58,7 @@ def test_signature_without_context_is_refused(pair: KeyPair) -> None:
     cmd = sign_command(pair, "plans.import", {}, issued_at=T0)
     from ledger.keys import b64encode
 
-    cmd["sig"] = b64encode(pair.sign(signing_bytes(cmd)[len(COMMAND_CONTEXT):]))
+    cmd["sig"] = b64encode(pair.sign(signing_bytes(cmd)[len(COMMAND_CONTEXT) :]))
     with pytest.raises(SignatureError):
         verify_command_signature(cmd, pair.public_key)
 
