@@ -1,0 +1,69 @@
+"""Shared bench helpers: machine description, fresh stores, result records."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+PG_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
+
+
+@contextmanager
+def store_url(kind: str) -> Iterator[str]:
+    """A fresh, empty store: an SQLite file in a temp folder or a PostgreSQL schema."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{sep}schema={schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def record(name: str, rows: list[dict[str, object]]) -> None:
+    """Print a table and save it as bench/results/<name>.json for docs/PERFORMANCE.md."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False, indent=1) + "\n"
+    )
+    print(f"# {name} — {machine()}")
+    for row in rows:
+        print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))

@@ -1,0 +1,335 @@
+"""The write path: signed command -> domain decision -> entries -> one transaction.
+
+DESIGN.md B1: a :class:`Ledger` validates commands against state caught up to
+the head (``LogState`` for Part A, ``DomainState`` for Part C), turns them into
+entries, and saves a whole batch — entries, new tree hashes and the signed
+checkpoint — with one ``insert_events`` call of the ``eventsourcing`` recorder.
+A batch is validated and saved under the backend's writer lock, so several
+processes may append to one database; the library's primary key on
+``(ledger id, version = index + 1)`` is the guard that makes the index dense
+even if that lock were bypassed (a conflict rebuilds the state and retries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, PersistenceError
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from ledger.domain.decide import Pending, decide, due_system_entries
+from ledger.domain.state import DomainState
+from ledger.entries import Entry, entry_bytes, leaf_hash, make_entry
+from ledger.errors import LedgerError, RuleError, StoreError
+from ledger.receipts import make_receipt
+from ledger.replay import LogState
+from ledger.store.backend import Backend
+from ledger.store.recorders import TreeWrite
+from ledger.times import format_time, now_utc
+
+Receipt = dict[str, Any]
+MAX_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    root: bytes
+    checkpoint: str
+
+
+class _BatchReader:
+    """``HashReader`` over hashes just computed, falling back to the database."""
+
+    def __init__(self, backend: Backend, fresh: dict[int, bytes]) -> None:
+        self.backend = backend
+        self.fresh = fresh
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        stored = [i for i in indexes if i not in self.fresh]
+        found = dict(zip(stored, self.backend.read_hashes(stored), strict=True)) if stored else {}
+        return [self.fresh[i] if i in self.fresh else found[i] for i in indexes]
+
+
+def _report_body(pending: Pending, reports: Mapping[str, bytes]) -> tuple[str, bytes] | None:
+    """The body a ``ReportPublished`` names, checked against its SHA-256 (C7, A9)."""
+    if pending.type != "ReportPublished":
+        return None
+    report_id = str(pending.data["report_id"])
+    body = reports.get(report_id)
+    if body is None:
+        return None  # the report may be published by hash alone; export then lacks it
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != pending.data["sha256"]:
+        raise RuleError(
+            "C7 report",
+            f"report body has SHA-256 {digest}, the command says {pending.data['sha256']}",
+            field="sha256",
+        )
+    return report_id, body
+
+
+class Ledger:
+    """One log in one store; safe to share between threads of one process."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        signer: NoteSigner | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
+        self.backend = backend
+        self.signer = signer
+        self.clock = clock
+        self._lock = threading.RLock()
+        self.log = LogState()
+        self.domain = DomainState()
+        self._listeners: list[Callable[[list[Entry]], None]] = []
+
+    # -- state ---------------------------------------------------------------
+    def catch_up(self) -> int:
+        """Apply entries other writers appended since we last looked; returns the size."""
+        with self._lock:
+            for index, data in self.backend.read_entries(self.log.size):
+                entry = self.log.apply(data, index=index, verify_signatures=False)
+                self.domain.apply(entry)
+            return self.log.size
+
+    def _rebuild(self) -> None:
+        self.log = LogState()
+        self.domain = DomainState()
+        self.catch_up()
+
+    def on_commit(self, listener: Callable[[list[Entry]], None]) -> None:
+        """Call ``listener(entries)`` after each committed batch (metrics, projections)."""
+        self._listeners.append(listener)
+
+    @property
+    def size(self) -> int:
+        return self.log.size
+
+    def head(self) -> Head | None:
+        latest = self.backend.latest_checkpoint()
+        if latest is None:
+            return None
+        size, root, note = latest
+        return Head(size, root, note)
+
+    # -- writes --------------------------------------------------------------
+    def genesis(self, *, origin: str, root_keys: list[dict[str, Any]]) -> Receipt:
+        """Append entry 0, ``LedgerGenesis`` (A7); refuses when the log is not empty."""
+        if self.signer is None:
+            raise StoreError("A6 checkpoint", "the log key is needed to write the genesis")
+        created = format_time(self.clock())
+        pending = Pending(
+            stream="ledger",
+            type="LedgerGenesis",
+            data={
+                "origin": origin,
+                "log_vkey": self.signer.vkey,
+                "root_keys": root_keys,
+                "created_at": created,
+            },
+            command=None,
+        )
+        return self._commit_pendings([[pending]])[0]
+
+    def submit(
+        self, command: dict[str, Any], *, reports: Mapping[str, bytes] | None = None
+    ) -> Receipt:
+        """Validate and append one signed command; returns its receipt (A8) or raises.
+
+        ``reports`` carries the canonical bytes of a report a ``reports.publish``
+        command names; they are stored in the same transaction (A9 ``reports/``).
+        """
+        result = self.submit_many([command], reports=reports)[0]
+        if isinstance(result, LedgerError):
+            raise result
+        return result
+
+    def submit_many(
+        self, commands: Sequence[dict[str, Any]], *, reports: Mapping[str, bytes] | None = None
+    ) -> list[Receipt | LedgerError]:
+        """Group commit: validate each command in order, save all accepted ones at once.
+
+        Returns one receipt or one error per command, in order.  A refused
+        command appends nothing and does not affect the others.
+        """
+        for _attempt in range(MAX_RETRIES):
+            try:
+                return self._submit_once(commands, reports or {})
+            except IntegrityError:
+                self._rebuild()  # another writer got there first: catch up, re-validate
+        raise StoreError("B3 store", f"gave up after {MAX_RETRIES} write conflicts")
+
+    def tick(self) -> list[Entry]:
+        """Scheduler step: append due ``RectificationOverdue``/``PublicationOverdue`` entries."""
+        with self._lock, self.backend.writer_lock():
+            self.catch_up()
+            now = self._logged_at()
+            due = due_system_entries(self.domain, self.log, now=now)
+            if not due:
+                return []
+            entries = self._stage(due, now)
+            self._save(entries)
+            return [e for e, _ in entries]
+
+    # -- internals -----------------------------------------------------------
+    def _logged_at(self) -> datetime:
+        now = self.clock()
+        last = self.log.last_logged_at
+        return last if last is not None and last > now else now
+
+    def _submit_once(
+        self, commands: Sequence[dict[str, Any]], reports: Mapping[str, bytes]
+    ) -> list[Receipt | LedgerError]:
+        with self._lock, self.backend.writer_lock():
+            self.catch_up()
+            now = self._logged_at()
+            results: list[Receipt | LedgerError | tuple[int, bytes]] = []
+            staged: list[tuple[Entry, bytes]] = []
+            attached: list[tuple[str, bytes]] = []
+            for command in commands:
+                try:
+                    pendings = decide(
+                        self.domain, self.log, command, now=now, root_at=self._root_at
+                    )
+                except LedgerError as exc:
+                    results.append(exc)
+                    continue
+                try:
+                    body = _report_body(pendings[0], reports)
+                    entries = self._stage(pendings, now)
+                except LedgerError as exc:
+                    results.append(exc)
+                    continue
+                if body is not None:
+                    attached.append(body)
+                results.append((entries[0][0]["index"], entries[0][1]))
+                staged.extend(entries)
+            if staged:
+                self._save(staged, attached)
+            return self._receipts(results, staged)
+
+    def _commit_pendings(self, groups: Iterable[list[Pending]]) -> list[Receipt]:
+        with self._lock, self.backend.writer_lock():
+            self.catch_up()
+            now = self._logged_at()
+            staged: list[tuple[Entry, bytes]] = []
+            firsts: list[Receipt | LedgerError | tuple[int, bytes]] = []
+            for group in groups:
+                entries = self._stage(group, now)
+                firsts.append((entries[0][0]["index"], entries[0][1]))
+                staged.extend(entries)
+            self._save(staged)
+            return [r for r in self._receipts(firsts, staged) if not isinstance(r, LedgerError)]
+
+    def _stage(self, pendings: Sequence[Pending], now: datetime) -> list[tuple[Entry, bytes]]:
+        """Give pendings their index, seq and time, and apply them to the in-memory state."""
+        stamp = format_time(now)
+        out = []
+        for pending in pendings:
+            entry = make_entry(
+                index=self.log.size,
+                logged_at=stamp,
+                stream=pending.stream,
+                seq=self.log.stream_seq(pending.stream) + 1,
+                type=pending.type,
+                data=pending.data,
+                command=pending.command,
+            )
+            data = entry_bytes(entry)
+            try:
+                self.log.apply(data, index=entry["index"], verify_signatures=False)
+            except LedgerError as exc:
+                if pending is pendings[0]:
+                    raise
+                # A derived entry failing Part A is a bug in the domain, not bad input.
+                self._rebuild()
+                raise AssertionError(f"bad math: derived {pending.type} refused: {exc}") from exc
+            self.domain.apply(entry)
+            out.append((entry, data))
+        return out
+
+    def _save(
+        self, staged: list[tuple[Entry, bytes]], reports: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
+        if self.signer is None:
+            self._rebuild()
+            raise StoreError("A6 checkpoint", "this process has no log key: it cannot append")
+        first = staged[0][0]["index"]
+        leaves = [leaf_hash(data) for _, data in staged]
+        hashes = merkle.stored_hashes_for_batch(first, leaves, self.backend)
+        start = merkle.stored_hash_count(first)
+        rows = [(start + i, h) for i, h in enumerate(hashes)]
+        size = first + len(staged)
+        root = self.log.root()
+        note = sign_checkpoint(Checkpoint(self.log.origin or "", size, root), self.signer)
+        write = TreeWrite(hashes=rows, checkpoint=(size, root, note), reports=list(reports))
+        self._fresh = dict(rows)
+        try:
+            self.backend.append(first, [(e["type"], d) for e, d in staged], write)
+        except IntegrityError:
+            raise
+        except PersistenceError as exc:
+            self._rebuild()
+            raise StoreError("B3 store", f"the store refused the write: {exc}") from exc
+        except OSError as exc:
+            self._rebuild()
+            raise StoreError("B3 store", f"the store refused the write: {exc}") from exc
+        self._note = note
+        committed = [e for e, _ in staged]
+        for listener in self._listeners:
+            listener(committed)
+
+    def _receipts(
+        self,
+        results: list[Receipt | LedgerError | tuple[int, bytes]],
+        staged: list[tuple[Entry, bytes]],
+    ) -> list[Receipt | LedgerError]:
+        if not staged:
+            return [r for r in results if isinstance(r, LedgerError)]
+        size = staged[-1][0]["index"] + 1
+        reader = _BatchReader(self.backend, self._fresh)
+        by_index = {e["index"]: e for e, _ in staged}
+        out: list[Receipt | LedgerError] = []
+        for result in results:
+            if isinstance(result, tuple):
+                index, data = result
+                proof = merkle.inclusion_proof(index, size, reader)
+                out.append(make_receipt(by_index[index], data, self._note, proof))
+            else:
+                out.append(result)
+        return out
+
+    # -- reads ---------------------------------------------------------------
+    def _root_at(self, size: int) -> bytes:
+        """Root of the tree at ``size`` (for ``reports.publish``): stored hashes, one query."""
+        if size == self.log.size:
+            return self.log.root()
+        return merkle.tree_hash(size, self.backend)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return merkle.inclusion_proof(index, size, self.backend)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return merkle.consistency_proof(old_size, new_size, self.backend)
+
+    def published_reports(self, size: int) -> dict[str, bytes]:
+        """Report bodies whose ``ReportPublished`` entry lies below ``size`` (A9 ``reports/``)."""
+        bodies = self.backend.recorder.read_reports()
+        return {
+            rid: body
+            for rid, body in bodies.items()
+            if rid in self.domain.reports and self.domain.reports[rid]["index"] < size
+        }
+
+    def entries(self, start: int, end: int | None = None) -> Iterable[tuple[int, bytes]]:
+        return self.backend.read_entries(start, end)
