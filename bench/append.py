@@ -61,12 +61,26 @@ def _raw(url: str, payloads: list[bytes], batch: int) -> float:
     return len(events) / elapsed
 
 
+def _ed25519_verify_rate(seconds: float = 1.0) -> float:
+    """Bare single-core Ed25519 verifications per second (the per-command floor)."""
+    message = b"x" * 300
+    signature = ADMIN.sign(message)
+    public = ADMIN.private_key.public_key()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            public.verify(signature, message)
+        count += 200
+    return count / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
+    ceiling = _ed25519_verify_rate()
     for kind in args.backends.split(","):
         if kind == "postgres" and not pg_available():
             print("PostgreSQL not reachable: skipped")
@@ -83,6 +97,8 @@ def main() -> None:
                     "signed_entries_per_s": round(signed),
                     "raw_eventsourcing_per_s": round(raw),
                     "ratio": round(signed / raw, 2),
+                "ed25519_verify_per_s": round(ceiling),
+                "signed_vs_verify": round(signed / ceiling, 2),
                     "payload_bytes": sum(map(len, payloads)) // len(payloads),
                 }
             )

@@ -23,15 +23,17 @@ JSONValue = Any  # None | bool | int | str | list[JSONValue] | dict[str, JSONVal
 
 
 def _check_string(text: str, path: str) -> bool:
-    """Return True when ``text`` holds a character outside the BMP; reject lone surrogates."""
-    wide = False
-    for ch in text:
-        code = ord(ch)
-        if 0xD800 <= code <= 0xDFFF:
-            raise FormatError("A1 canonical", f"lone surrogate U+{code:04X}", field=path)
-        if code > 0xFFFF:
-            wide = True
-    return wide
+    """Return True when ``text`` holds a character outside the BMP; reject lone surrogates.
+
+    Both tests run in C: strict UTF-8 encoding refuses lone surrogates, and
+    ``max`` finds the highest code point.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        raise FormatError("A1 canonical", f"lone surrogate U+{code:04X}", field=path) from None
+    return bool(text) and max(text) > "\uffff"
 
 
 def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
@@ -39,34 +41,54 @@ def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
 
     Raises FormatError naming the JSON path and the rule for floats, integers
     beyond 2^53-1, non-string keys, lone surrogates and other Python types.
+    Iterative, with exact-type dispatch: this runs on every command and entry.
     """
-    if depth > MAX_DEPTH:
-        raise FormatError("A1 canonical", f"nesting deeper than {MAX_DEPTH}", field=path)
-    if value is None or isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise FormatError("A1 canonical", "integer outside [-(2^53-1), 2^53-1]", field=path)
-        return False
-    if isinstance(value, str):
-        _check_string(value, path)
-        return False
-    if isinstance(value, float):
-        raise FormatError("A1 canonical", "floats are not allowed in signed data", field=path)
-    if isinstance(value, list | tuple):
-        wide = False
-        for i, item in enumerate(value):
-            wide |= check_json_value(item, f"{path}[{i}]", depth + 1)
-        return wide
-    if isinstance(value, dict):
-        wide = False
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise FormatError("A1 canonical", "member names must be strings", field=path)
-            wide |= _check_string(key, f"{path}.{key}")
-            wide |= check_json_value(item, f"{path}.{key}", depth + 1)
-        return wide
-    raise FormatError("A1 canonical", f"{type(value).__name__} is not a JSON value", field=path)
+    wide = False
+    stack: list[tuple[JSONValue, str, int]] = [(value, path, depth)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, where, level = pop()
+        kind = type(item)
+        if kind is str:
+            _check_string(item, where)
+        elif kind is dict:
+            if level >= MAX_DEPTH:
+                raise FormatError("A1 canonical", f"nesting deeper than {MAX_DEPTH}", field=where)
+            for key, child in item.items():
+                if type(key) is not str:
+                    raise FormatError("A1 canonical", "member names must be strings", field=where)
+                wide |= _check_string(key, f"{where}.{key}")
+                if type(child) is not str or child.isascii() is False:
+                    push((child, f"{where}.{key}", level + 1))
+        elif kind is list or kind is tuple:
+            if level >= MAX_DEPTH:
+                raise FormatError("A1 canonical", f"nesting deeper than {MAX_DEPTH}", field=where)
+            for i, child in enumerate(item):
+                push((child, f"{where}[{i}]", level + 1))
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                raise FormatError(
+                    "A1 canonical", "integer outside [-(2^53-1), 2^53-1]", field=where
+                )
+        elif item is None or kind is bool:
+            continue
+        elif isinstance(item, float):
+            raise FormatError("A1 canonical", "floats are not allowed in signed data", field=where)
+        elif isinstance(item, bool | int | str | dict | list):
+            # subclasses (e.g. IntEnum, OrderedDict): check them as their base type
+            push((_base(item), where, level))
+        else:
+            raise FormatError(
+                "A1 canonical", f"{type(item).__name__} is not a JSON value", field=where
+            )
+    return wide
+
+
+def _base(item: JSONValue) -> JSONValue:
+    for base in (bool, int, str):
+        if isinstance(item, base):
+            return base(item)
+    return dict(item) if isinstance(item, dict) else list(item)
 
 
 def canonical(value: JSONValue) -> bytes:

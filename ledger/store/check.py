@@ -45,19 +45,30 @@ def check_store(
     cp_size, cp_root, note = latest
     state = LogState()
     expected = 0
-    for index, data in backend.read_entries(0):
-        if index != expected:
-            return _bad(state, expected, f"entry {expected} is missing from the store")
-        try:
-            state.apply(data, index=index)
-        except LedgerError as exc:
-            return _bad(state, index, str(exc))
-        stored = backend.recorder.read_hashes([merkle.stored_hash_index(0, index)])
-        mine = leaf_hash(data)
-        if stored.get(merkle.stored_hash_index(0, index)) != mine:
-            return _bad(state, index, "leaf hash differs from the stored tree hash")
-        expected += 1
-        if progress is not None and expected % _PAGE == 0:
+    page: list[tuple[int, bytes]] = []
+    entries = backend.read_entries(0)
+    while True:
+        page.clear()
+        for item in entries:
+            page.append(item)
+            if len(page) == _PAGE:
+                break
+        if not page:
+            break
+        # one query for the page's stored leaf hashes (level 0 of the tree)
+        wanted = [merkle.stored_hash_index(0, index) for index, _ in page]
+        stored = backend.recorder.read_hashes(wanted)
+        for (index, data), at in zip(page, wanted, strict=True):
+            if index != expected:
+                return _bad(state, expected, f"entry {expected} is missing from the store")
+            try:
+                state.apply(data, index=index)
+            except LedgerError as exc:
+                return _bad(state, index, str(exc))
+            if stored.get(at) != leaf_hash(data):
+                return _bad(state, index, "leaf hash differs from the stored tree hash")
+            expected += 1
+        if progress is not None:
             progress(expected, stored_size)
     if progress is not None:
         progress(expected, stored_size)

@@ -53,8 +53,9 @@ class _BatchReader:
 
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
         stored = [i for i in indexes if i not in self.fresh]
-        found = dict(zip(stored, self.backend.read_hashes(stored), strict=True)) if stored else {}
-        return [self.fresh[i] if i in self.fresh else found[i] for i in indexes]
+        if stored:  # stored hashes are immutable: keep them for the batch's other proofs
+            self.fresh.update(zip(stored, self.backend.read_hashes(stored), strict=True))
+        return [self.fresh[i] for i in indexes]
 
 
 def _report_body(pending: Pending, reports: Mapping[str, bytes]) -> tuple[str, bytes] | None:
