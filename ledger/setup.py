@@ -10,8 +10,9 @@ Then, unless told not to, the admin logs one ``WorkCalendarSet`` per year the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ledger.checkpoint import NoteSigner
@@ -22,7 +23,7 @@ from ledger.errors import RuleError
 from ledger.keys import KeyPair, load_key_file, save_key_file
 from ledger.store.backend import Backend
 from ledger.store.ledger import Ledger
-from ledger.times import format_time
+from ledger.times import format_time, now_utc
 
 
 @dataclass
@@ -41,9 +42,18 @@ def _key(path: Path, name: str) -> KeyPair:
 
 
 def initialise(
-    settings: Settings, *, origin: str, holder: str, calendars: bool = True
+    settings: Settings,
+    *,
+    origin: str,
+    holder: str,
+    calendars: bool = True,
+    clock: Callable[[], datetime] = now_utc,
 ) -> InitResult:
-    """Write the genesis, register the admin key, log the calendars; refuse a second init."""
+    """Write the genesis, register the admin key, log the calendars; refuse a second init.
+
+    ``clock`` is the server clock the entries are logged at (the demo season
+    runs on a simulated 2023 clock; everything else uses the real one).
+    """
     backend = Backend(settings.database_url)
     if backend.head_size() > 0:
         backend.close()
@@ -57,7 +67,7 @@ def initialise(
     admin = _key(keys / "admin.key", "admin")
     log_key = _key(settings.log_key_file, "log")
     signer = NoteSigner(log_key.private_key, origin)
-    ledger = Ledger(backend, signer=signer)
+    ledger = Ledger(backend, signer=signer, clock=clock)
     receipt = ledger.genesis(
         origin=origin,
         root_keys=[

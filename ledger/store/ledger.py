@@ -196,7 +196,7 @@ class Ledger:
             now = self._logged_at()
             results: list[Receipt | LedgerError | tuple[int, bytes]] = []
             staged: list[tuple[Entry, bytes]] = []
-            attached: list[tuple[str, bytes]] = []
+            attached: list[tuple[str, int, bytes]] = []
             for command in commands:
                 try:
                     pendings = decide(
@@ -212,7 +212,7 @@ class Ledger:
                     results.append(exc)
                     continue
                 if body is not None:
-                    attached.append(body)
+                    attached.append((body[0], entries[0][0]["index"], body[1]))
                 results.append((entries[0][0]["index"], entries[0][1]))
                 staged.extend(entries)
             if staged:
@@ -260,7 +260,7 @@ class Ledger:
         return out
 
     def _save(
-        self, staged: list[tuple[Entry, bytes]], reports: Sequence[tuple[str, bytes]] = ()
+        self, staged: list[tuple[Entry, bytes]], reports: Sequence[tuple[str, int, bytes]] = ()
     ) -> None:
         if self.signer is None:
             self._rebuild()
@@ -325,12 +325,7 @@ class Ledger:
 
     def published_reports(self, size: int) -> dict[str, bytes]:
         """Report bodies whose ``ReportPublished`` entry lies below ``size`` (A9 ``reports/``)."""
-        bodies = self.backend.recorder.read_reports()
-        return {
-            rid: body
-            for rid, body in bodies.items()
-            if rid in self.domain.reports and self.domain.reports[rid]["index"] < size
-        }
+        return self.backend.recorder.read_reports(size)
 
     def entries(self, start: int, end: int | None = None) -> Iterable[tuple[int, bytes]]:
         return self.backend.read_entries(start, end)

@@ -25,7 +25,9 @@ light path (B2).
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +36,14 @@ from ledger.errors import StoreError
 from ledger.store.backend import Backend
 from projections.fold import Projection, state_bytes
 
-__all__ = ["TABLE", "Conflict", "ProjectionRunner"]
+__all__ = [
+    "TABLE",
+    "Conflict",
+    "ProjectionRunner",
+    "parse_stored_entry",
+    "report_at_head",
+    "store_report_body",
+]
 
 TABLE = "projection_states"
 Progress = Callable[[int, int], None]
@@ -67,12 +76,88 @@ def _types_of(projection: Projection[Any]) -> frozenset[str] | None:
     return None
 
 
+_TAIL_MARK = ',"format":"spotcheck-ledger/1","index":'
+_TAIL = re.compile(
+    r'(0|[1-9][0-9]*),"logged_at":"([^"\\]*)","seq":([1-9][0-9]*),'
+    r'"stream":("(?:[^"\\]|\\.)*"),"type":"([A-Za-z]+)"\}\Z'
+)
+_SYSTEM_HEAD = '{"command":null,"data":'
+_SIGNED_END = '=="},"data":'  # the end of the command's base64 "sig", then "data"
+_DECODER = json.JSONDecoder()
+
+
+class _Entry(dict[str, Any]):
+    """An entry object whose ``command`` is parsed only when a fold asks for it."""
+
+    __slots__ = ("_text",)
+    _text: str
+
+    def __missing__(self, key: str) -> Any:
+        if key != "command":
+            raise KeyError(key)
+        value = json.loads(self._text)["command"]
+        self["command"] = value
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "command" and "command" not in self:
+            return self["command"]
+        return super().get(key, default)
+
+
+def parse_stored_entry(data: bytes) -> dict[str, Any]:
+    """The entry object of stored canonical bytes (A1, A4), parsing the signed command lazily.
+
+    Canonical JSON sorts the members: ``command``, ``data``, then the scalars,
+    ``type`` last. The scalars are read from the tail; ``data`` is decoded
+    with the C decoder from where the command ends (after its base64 ``sig``,
+    the command's last member). The result is accepted only if ``data`` ends
+    exactly where the tail begins (a value that starts anywhere else cannot),
+    else the whole entry is parsed. Folds get equal objects either way; the
+    command, half the bytes of most entries, is parsed only if a fold reads it.
+    """
+    text = data.decode()
+    at = text.rfind(_TAIL_MARK)
+    tail = _TAIL.match(text, at + len(_TAIL_MARK)) if at > 0 else None
+    if tail is not None:
+        signed = not text.startswith(_SYSTEM_HEAD)
+        if signed:
+            mark = text.find(_SIGNED_END, 0, at)
+            start = mark + len(_SIGNED_END) if mark >= 0 else -1
+        else:
+            start = len(_SYSTEM_HEAD)
+        if start > 0:
+            try:
+                value, end = _DECODER.raw_decode(text, start)
+            except ValueError:
+                end = -1
+            if end == at:
+                stream = tail.group(4)
+                fields = {
+                    "data": value,
+                    "format": "spotcheck-ledger/1",
+                    "index": int(tail.group(1)),
+                    "logged_at": tail.group(2),
+                    "seq": int(tail.group(3)),
+                    "stream": json.loads(stream) if "\\" in stream else stream[1:-1],
+                    "type": tail.group(5),
+                }
+                if not signed:
+                    fields["command"] = None
+                    return fields
+                entry = _Entry(fields)
+                entry._text = text
+                return entry
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
 def _entry_type(data: bytes) -> str | None:
     """The ``type`` of canonical entry bytes: sorted keys put it last (A1, A4)."""
     at = data.rfind(_TYPE_MARK)
     if at < 0 or not data.endswith(b'"}'):
         return None
-    return data[at + len(_TYPE_MARK):-2].decode()
+    return data[at + len(_TYPE_MARK) : -2].decode()
 
 
 class ProjectionRunner:
@@ -90,8 +175,7 @@ class ProjectionRunner:
             from projections.registry import PROJECTIONS
 
             projections = PROJECTIONS
-        items = (projections.values() if isinstance(projections, Mapping)
-                 else list(projections))
+        items = projections.values() if isinstance(projections, Mapping) else list(projections)
         self.backend = backend
         self.projections: dict[str, Projection[Any]] = {p.name: p for p in items}
         self.page = page
@@ -125,8 +209,10 @@ class ProjectionRunner:
 
     def _read_row(self, name: str) -> tuple[int, int, bytes] | None:
         with self.backend.recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(self._sql(f"SELECT version, position, state FROM {self.table} "
-                                   "WHERE name = ?"), [name])
+            curs.execute(
+                self._sql(f"SELECT version, position, state FROM {self.table} WHERE name = ?"),
+                [name],
+            )
             row = curs.fetchone()
         if row is None:
             return None
@@ -143,10 +229,13 @@ class ProjectionRunner:
         if row is None:
             initial = projection.initial()
             with self.backend.recorder.datastore.transaction(commit=True) as curs:
-                curs.execute(self._sql(
-                    f"INSERT INTO {self.table} (name, version, position, state) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"),
-                    [name, projection.version, -1, state_bytes(projection, initial)])
+                curs.execute(
+                    self._sql(
+                        f"INSERT INTO {self.table} (name, version, position, state) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"
+                    ),
+                    [name, projection.version, -1, state_bytes(projection, initial)],
+                )
             row = self._read_row(name)
             if row is None:
                 raise AssertionError("bad math: projection row vanished after insert")
@@ -163,8 +252,16 @@ class ProjectionRunner:
 
     def _reset(self, name: str, projection: Projection[Any], *, expected: int) -> int:
         """Store the initial state at position -1 (a version change or a rebuild)."""
-        self._write({name: (projection.version, -1, state_bytes(projection, projection.initial()),
-                            expected)})
+        self._write(
+            {
+                name: (
+                    projection.version,
+                    -1,
+                    state_bytes(projection, projection.initial()),
+                    expected,
+                )
+            }
+        )
         return -1
 
     def _write(self, rows: Mapping[str, tuple[int, int, bytes, int]]) -> None:
@@ -177,10 +274,13 @@ class ProjectionRunner:
             return
         with self.backend.recorder.datastore.transaction(commit=True) as curs:
             for name, (version, position, data, expected) in rows.items():
-                curs.execute(self._sql(
-                    f"UPDATE {self.table} SET version = ?, position = ?, state = ? "
-                    "WHERE name = ? AND position = ?"),
-                    [version, position, data, name, expected])
+                curs.execute(
+                    self._sql(
+                        f"UPDATE {self.table} SET version = ?, position = ?, state = ? "
+                        "WHERE name = ? AND position = ?"
+                    ),
+                    [version, position, data, name, expected],
+                )
                 if self._changed(curs) != 1:
                     raise Conflict(
                         "B4 projections",
@@ -232,13 +332,24 @@ class ProjectionRunner:
         wanted = list(self.projections) if names is None else list(names)
         for name in wanted:
             if name not in self.projections:
-                raise StoreError("B4 projections", f"unknown projection {name!r}; known: "
-                                 f"{sorted(self.projections)}", field="name")
+                raise StoreError(
+                    "B4 projections",
+                    f"unknown projection {name!r}; known: {sorted(self.projections)}",
+                    field="name",
+                )
+        # The folds build no reference cycles; the cyclic collector would only
+        # traverse the growing states again and again (half the time of a rebuild).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            return self._catch_up(wanted, until, progress)
-        except Conflict:
-            self.forget()
-            return self._catch_up(wanted, until, progress)
+            try:
+                return self._catch_up(wanted, until, progress)
+            except Conflict:
+                self.forget()
+                return self._catch_up(wanted, until, progress)
+        finally:
+            if collecting:
+                gc.enable()
 
     def _catch_up(self, names: list[str], until: int | None, progress: Progress | None) -> int:
         slots = {name: self._load(name) for name in names}
@@ -249,31 +360,37 @@ class ProjectionRunner:
         total = max(head - start, 0)
         if progress is not None:
             progress(0, total)
-        every_type = any(slot.types is None for slot in slots.values())
-        wanted = frozenset().union(*(slot.types or () for slot in slots.values()))
+        # Slots join when the entries reach their own position (a slot that was
+        # further along skips what it has already applied).
+        waiting = sorted(slots.values(), key=lambda slot: slot.position)
+        active: list[_Slot] = []
+        every_type = any(slot.types is None for slot in waiting)
+        wanted = frozenset().union(*(slot.types or () for slot in waiting))
         pending = 0
         done = 0
+        last = start - 1
         for index, data in self.backend.read_entries(start, head, page=self.page):
+            while waiting and waiting[0].position < index:
+                active.append(waiting.pop(0))
             kind = None if every_type else _entry_type(data)
             if every_type or kind is None or kind in wanted:
-                entry = json.loads(data)
+                entry = parse_stored_entry(data)
                 kind = entry["type"]
-                for slot in slots.values():
-                    if index > slot.position:
-                        if slot.types is None or kind in slot.types:
-                            slot.state = slot.projection.apply(slot.state, entry)
-                        slot.position = index
-            else:
-                for slot in slots.values():
-                    if index > slot.position:
-                        slot.position = index
+                for slot in active:
+                    if slot.types is None or kind in slot.types:
+                        slot.state = slot.projection.apply(slot.state, entry)
+            last = index
             pending += 1
             done += 1
             if pending >= self.commit_every:
+                for slot in active:
+                    slot.position = last
                 self._commit(slots)
                 pending = 0
                 if progress is not None:
                     progress(done, total)
+        for slot in active:
+            slot.position = last
         self._commit(slots)
         if progress is not None:
             progress(done, total)
@@ -281,9 +398,14 @@ class ProjectionRunner:
 
     def _commit(self, slots: Mapping[str, _Slot]) -> None:
         rows = {
-            name: (slot.projection.version, slot.position,
-                   state_bytes(slot.projection, slot.state), slot.stored_position)
-            for name, slot in slots.items() if slot.position != slot.stored_position
+            name: (
+                slot.projection.version,
+                slot.position,
+                state_bytes(slot.projection, slot.state),
+                slot.stored_position,
+            )
+            for name, slot in slots.items()
+            if slot.position != slot.stored_position
         }
         self._write(rows)
         for name in rows:
@@ -298,10 +420,60 @@ class ProjectionRunner:
         names = list(self.projections) if name is None else [name]
         for each in names:
             if each not in self.projections:
-                raise StoreError("B4 projections", f"unknown projection {each!r}; known: "
-                                 f"{sorted(self.projections)}", field="name")
+                raise StoreError(
+                    "B4 projections",
+                    f"unknown projection {each!r}; known: {sorted(self.projections)}",
+                    field="name",
+                )
             slot = self._load(each)
             self._reset(each, slot.projection, expected=slot.stored_position)
             slot.state = slot.projection.initial()
             slot.position = slot.stored_position = -1
         return self.catch_up(names, progress=progress)
+
+
+def report_at_head(
+    runner: ProjectionRunner,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """A report (C7) from the runner's states caught up to the head, with its size and root.
+
+    The projections the kind needs are caught up together, so they stand at
+    the same size; the root is the store's tree hash at that size (A5). The
+    result equals ``projections.registry.REPORT_KINDS[kind]`` over the same
+    entries (``tests/test_projection_runner.py`` checks it).
+    """
+    from ledger import merkle
+    from projections.registry import REPORT_SPECS, report_from_states
+
+    spec = REPORT_SPECS.get(kind)
+    if spec is None:
+        raise StoreError(
+            "C7 report",
+            f"unknown report kind {kind!r}; known: {sorted(REPORT_SPECS)}",
+            field="kind",
+        )
+    size = runner.catch_up(spec.needs, progress=progress)
+    positions = {runner.position(name) for name in spec.needs}
+    if positions != {size - 1}:
+        raise AssertionError(f"bad math: projections at {sorted(positions)}, size {size}")
+    root = merkle.tree_hash(size, runner.backend).hex()
+    states = {name: runner.state(name) for name in spec.needs}
+    return report_from_states(kind, states, {**params, "tree_size": size, "root": root})
+
+
+def store_report_body(backend: Backend, report_id: str, body: bytes) -> None:
+    """Keep a published report's canonical bytes for the export bundle (A9 ``reports/``).
+
+    Written after its ``ReportPublished`` entry (the ledger's submit takes no
+    body); a lost write is harmless, the body being a pure function of the log.
+    """
+    recorder = backend.recorder
+    recorder.execute(
+        f"INSERT INTO {recorder.report_table} (report_id, body) VALUES (?, ?) "
+        "ON CONFLICT (report_id) DO NOTHING",
+        [report_id, body],
+    )

@@ -35,7 +35,7 @@ class TreeWrite:
 
     hashes: list[tuple[int, bytes]] = field(default_factory=list)
     checkpoint: tuple[int, bytes, str] | None = None  # (size, root, signed note)
-    reports: list[tuple[str, bytes]] = field(default_factory=list)  # (report id, canonical bytes)
+    reports: list[tuple[str, int, bytes]] = field(default_factory=list)  # (id, entry index, body)
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -59,7 +59,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         )
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.report_table} "
-            "(report_id TEXT PRIMARY KEY, body BLOB NOT NULL)"
+            "(report_id TEXT PRIMARY KEY, idx INTEGER NOT NULL, body BLOB NOT NULL)"
         )
         return statements
 
@@ -73,12 +73,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             if write.checkpoint is not None:
                 c.execute(f"INSERT INTO {self.checkpoint_table} VALUES (?, ?, ?)", write.checkpoint)
             if write.reports:
-                c.executemany(f"INSERT INTO {self.report_table} VALUES (?, ?)", write.reports)
+                c.executemany(f"INSERT INTO {self.report_table} VALUES (?, ?, ?)", write.reports)
         return ids
 
-    def read_reports(self) -> dict[str, bytes]:
+    def read_reports(self, size: int) -> dict[str, bytes]:
+        """Bodies of reports whose ``ReportPublished`` entry index is below ``size``."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT report_id, body FROM {self.report_table}")
+            c.execute(f"SELECT report_id, body FROM {self.report_table} WHERE idx < ?", [size])
             return {row["report_id"]: bytes(row["body"]) for row in c.fetchall()}
 
     def read_hashes(self, indexes: Sequence[int]) -> dict[int, bytes]:
@@ -138,7 +139,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 self.checkpoint_table,
                 "size bigint PRIMARY KEY, root bytea NOT NULL, note text NOT NULL",
             ),
-            (self.report_table, "report_id text PRIMARY KEY, body bytea NOT NULL"),
+            (
+                self.report_table,
+                "report_id text PRIMARY KEY, idx bigint NOT NULL, body bytea NOT NULL",
+            ),
         ):
             self.sql_create_statements.append(
                 SQL(f"CREATE TABLE IF NOT EXISTS {table} ({columns})").format()
@@ -164,13 +168,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 )
             if write.reports:
                 extra.executemany(
-                    f"INSERT INTO {self.report_table} (report_id, body) VALUES (%s, %s)",
+                    f"INSERT INTO {self.report_table} (report_id, idx, body) VALUES (%s, %s, %s)",
                     write.reports,
                 )
 
-    def read_reports(self) -> dict[str, bytes]:
+    def read_reports(self, size: int) -> dict[str, bytes]:
+        """Bodies of reports whose ``ReportPublished`` entry index is below ``size``."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(f"SELECT report_id, body FROM {self.report_table}")
+            curs.execute(f"SELECT report_id, body FROM {self.report_table} WHERE idx < %s", [size])
             return {row["report_id"]: bytes(row["body"]) for row in curs.fetchall()}
 
     def read_hashes(self, indexes: Sequence[int]) -> dict[int, bytes]:
