@@ -24,8 +24,11 @@ from ledger.errors import LedgerError
 from ledger.keys import KeyPair, b64encode, load_key_file, save_key_file
 from ledger.times import format_time, now_utc
 
-app = typer.Typer(help="spotcheck-ledger: tamper-evident audit ledger for 双随机、一公开.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="spotcheck-ledger: tamper-evident audit ledger for 双随机、一公开.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 keys_app = typer.Typer(help="Key files and key registration (A2, A7).", no_args_is_help=True)
 log_app = typer.Typer(help="Checkpoints, verifier key and proofs (A5, A6).", no_args_is_help=True)
 proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
@@ -65,9 +68,14 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                    console=err, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def signed(signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -79,17 +87,26 @@ def signed(signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
 def submit(signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
     receipt = client().submit(signed(signer, action, args))
     entry = receipt["entry"]
-    console.print(f"appended entry {receipt['index']} {entry['type']} to {entry['stream']} "
-                  f"(leaf {receipt['leaf_hash'][:16]}…)", highlight=False)
+    console.print(
+        f"appended entry {receipt['index']} {entry['type']} to {entry['stream']} "
+        f"(leaf {receipt['leaf_hash'][:16]}…)",
+        highlight=False,
+    )
     return receipt
 
 
 # -- init -----------------------------------------------------------------------
 @app.command()
 def init(
-    origin: Annotated[str | None, typer.Option(help="Log origin, e.g. chengde.example/spotcheck-ledger")] = None,
-    holder: Annotated[str, typer.Option(help="Name of the root key's holder")] = "县应急管理局 局长",
-    calendar: Annotated[bool, typer.Option(help="Log WorkCalendarSet entries from chinese-calendar")] = True,
+    origin: Annotated[
+        str | None, typer.Option(help="Log origin, e.g. chengde.example/spotcheck-ledger")
+    ] = None,
+    holder: Annotated[
+        str, typer.Option(help="Name of the root key's holder")
+    ] = "县应急管理局 局长",
+    calendar: Annotated[
+        bool, typer.Option(help="Log WorkCalendarSet entries from chinese-calendar")
+    ] = True,
 ) -> None:
     """Create the store, the root, admin and log keys (mode 0600) and the genesis entry."""
     from ledger.setup import initialise
@@ -108,7 +125,9 @@ def init(
 @keys_app.command("new")
 def keys_new(
     name: str,
-    out: Annotated[Path | None, typer.Option(help="Key file to write (default var/keys/NAME.key)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Key file to write (default var/keys/NAME.key)")
+    ] = None,
 ) -> None:
     """Generate an Ed25519 key file (mode 0600). The private key is never printed."""
     path = out or settings().keys_dir / f"{name}.key"
@@ -124,16 +143,24 @@ def keys_new(
 def keys_show(keyfile: Path) -> None:
     """Print a key file's key id and public key (never the private key)."""
     pair = load_key_file(keyfile)
-    print(json.dumps({"name": pair.name, "key": pair.key_id, "public_key": pair.public_key_b64},
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            {"name": pair.name, "key": pair.key_id, "public_key": pair.public_key_b64},
+            ensure_ascii=False,
+        )
+    )
 
 
 @keys_app.command("register")
 def keys_register(
-    keyfile: Annotated[Path, typer.Argument(help="Key file of the key to register (public part is read)")],
+    keyfile: Annotated[
+        Path, typer.Argument(help="Key file of the key to register (public part is read)")
+    ],
     roles: Annotated[str, typer.Option(help="Comma-separated roles, e.g. planner,inspector")],
     signer: Annotated[Path, typer.Option(help="Key file that signs (root or admin)")],
-    name: Annotated[str | None, typer.Option(help="Holder's name (default: the key file's name)")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Holder's name (default: the key file's name)")
+    ] = None,
     department: Annotated[str | None, typer.Option(help="Holder's department id")] = None,
     inspector: Annotated[str | None, typer.Option(help="Holder's inspector id")] = None,
 ) -> None:
@@ -153,7 +180,9 @@ def keys_register(
 def keys_revoke(
     key: Annotated[str, typer.Argument(help="Key id to revoke")],
     reason: Annotated[str, typer.Option(help="Why the key is revoked")],
-    signer: Annotated[Path, typer.Option(help="Key file that signs (root, admin, or the key itself)")],
+    signer: Annotated[
+        Path, typer.Option(help="Key file that signs (root, admin, or the key itself)")
+    ],
 ) -> None:
     """Revoke a key (``keys.revoke``)."""
     submit(signer, "keys.revoke", {"key": key, "reason": reason})
@@ -186,7 +215,9 @@ def proof_consistency(old: int, new: Annotated[int | None, typer.Option()] = Non
 
 # -- export / check ----------------------------------------------------------------------
 @app.command()
-def export(out: Annotated[Path, typer.Argument(help="Folder, or a path ending in .tar.gz")]) -> None:
+def export(
+    out: Annotated[Path, typer.Argument(help="Folder, or a path ending in .tar.gz")],
+) -> None:
     """Write an export bundle (A9): entries.jsonl, checkpoint, reports/."""
     from ledger.store.export import export_bundle
     from ledger.store.open import open_ledger
@@ -207,12 +238,15 @@ def check() -> None:
     ledger = open_ledger(settings(), writer=False, catch_up=False)
     with progress() as bar:
         task = bar.add_task("checking", total=ledger.backend.head_size())
-        result = check_store(ledger.backend,
-                             progress=lambda n, total: bar.update(task, completed=n, total=total))
+        result = check_store(
+            ledger.backend, progress=lambda n, total: bar.update(task, completed=n, total=total)
+        )
     if result.ok:
         console.print(f"OK: {result.size} entries, root {b64encode(result.root)}")
         return
-    where = f"first bad index {result.first_bad_index}: " if result.first_bad_index is not None else ""
+    where = (
+        f"first bad index {result.first_bad_index}: " if result.first_bad_index is not None else ""
+    )
     err.print(f"FAIL: {where}{result.reason}", highlight=False)
     raise typer.Exit(1)
 
@@ -231,14 +265,22 @@ def serve(
     from api.settings import ApiSettings
 
     cfg = ApiSettings.from_env()
-    uvicorn.run("api.app:app_from_env", factory=True, host=host or cfg.host,
-                port=cfg.port if port is None else port, workers=workers, access_log=False,
-                log_config=uvicorn_log_config(cfg.log_level), timeout_graceful_shutdown=30)
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host or cfg.host,
+        port=cfg.port if port is None else port,
+        workers=workers,
+        access_log=False,
+        log_config=uvicorn_log_config(cfg.log_level),
+        timeout_graceful_shutdown=30,
+    )
 
 
 # -- projections, reports, tick (B4, C6, C7) ------------------------------------------
-projections_app = typer.Typer(help="Projection states kept in the store (B4, C6).",
-                              no_args_is_help=True)
+projections_app = typer.Typer(
+    help="Projection states kept in the store (B4, C6).", no_args_is_help=True
+)
 report_app = typer.Typer(help="Reports recomputed from the log (C7).", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(report_app, name="report")
@@ -262,13 +304,17 @@ def projections_rebuild(
         from ledger.errors import FormatError
 
         # an exception, not fail(): main() drops typer.Exit codes under standalone_mode=False
-        raise FormatError("B4 projections", f"unknown projection {name!r}; known: "
-                          f"{', '.join(sorted(PROJECTIONS))}", field="NAME")
+        raise FormatError(
+            "B4 projections",
+            f"unknown projection {name!r}; known: {', '.join(sorted(PROJECTIONS))}",
+            field="NAME",
+        )
     runner = _runner()
     with progress() as bar:
         task = bar.add_task(f"rebuilding {name or 'all projections'}", total=None)
-        size = runner.rebuild(name, progress=lambda done, total: bar.update(
-            task, completed=done, total=total))
+        size = runner.rebuild(
+            name, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     for each in [name] if name else sorted(PROJECTIONS):
         console.print(f"{each}: {size} entries applied (position {runner.position(each)})")
 
@@ -282,9 +328,12 @@ def _compliance_at_head(plan: str | None) -> tuple[dict[str, Any], bytes]:
 
         with progress() as bar:
             task = bar.add_task("catching up", total=None)
-            report = report_at_head(_runner(), "compliance", {"plan_no": plan},
-                                    progress=lambda done, total: bar.update(
-                                        task, completed=done, total=total))
+            report = report_at_head(
+                _runner(),
+                "compliance",
+                {"plan_no": plan},
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     else:
         from projections.registry import REPORT_KINDS
 
@@ -295,43 +344,58 @@ def _compliance_at_head(plan: str | None) -> tuple[dict[str, Any], bytes]:
 def _print_compliance(report: dict[str, Any]) -> None:
     from rich.table import Table
 
-    cases = Table(title=f"compliance {report['plan_no'] or '(all plans)'} at tree size "
-                        f"{report['tree_size']} (as of {report['as_of_date']})")
-    for column in ("plan", "task", "draws", "drawn", "inspected", "published", "closed",
-                   "void", "findings"):
+    cases = Table(
+        title=f"compliance {report['plan_no'] or '(all plans)'} at tree size "
+        f"{report['tree_size']} (as of {report['as_of_date']})"
+    )
+    for column in (
+        "plan",
+        "task",
+        "draws",
+        "drawn",
+        "inspected",
+        "published",
+        "closed",
+        "void",
+        "findings",
+    ):
         cases.add_column(column)
     for plan in report["plans"]:
         for task in plan["tasks"]:
             counts = task["cases"]
-            cases.add_row(plan["plan_no"], task["task_id"],
-                          ", ".join(f"{d['draw_id']} {d['status']}" for d in task["draws"]),
-                          *(str(counts[k]) for k in ("drawn", "inspected", "published",
-                                                     "closed", "void")),
-                          str(sum(task["findings"].values())))
+            cases.add_row(
+                plan["plan_no"],
+                task["task_id"],
+                ", ".join(f"{d['draw_id']} {d['status']}" for d in task["draws"]),
+                *(str(counts[k]) for k in ("drawn", "inspected", "published", "closed", "void")),
+                str(sum(task["findings"].values())),
+            )
     console.print(cases)
     rules = Table(title="findings (each cites its entry indexes)")
     rules.add_column("rule")
     rules.add_column("count", justify="right")
     rules.add_column("first entries")
     for rule, count in report["summary"].items():
-        first: list[int] = next((f["entries"] for f in report["findings"]
-                                 if f["rule"] == rule), [])
+        first: list[int] = next((f["entries"] for f in report["findings"] if f["rule"] == rule), [])
         rules.add_row(rule, str(count), ", ".join(map(str, first)))
     console.print(rules)
 
 
 @report_app.command("compliance")
 def report_compliance(
-    plan: Annotated[str | None, typer.Option("--plan", help="Plan number, e.g. 联202301 "
-                                                            "(default: every plan)")] = None,
+    plan: Annotated[
+        str | None, typer.Option("--plan", help="Plan number, e.g. 联202301 (default: every plan)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the canonical JSON report here")] = None,
 ) -> None:
     """Compute the compliance report (C7) at the head and print its summary."""
     report, body = _compliance_at_head(plan)
     if out is not None:
         out.write_bytes(body)
-        console.print(f"wrote {out} ({len(body)} bytes, sha256 "
-                      f"{hashlib.sha256(body).hexdigest()})", highlight=False)
+        console.print(
+            f"wrote {out} ({len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()})",
+            highlight=False,
+        )
     _print_compliance(report)
 
 
@@ -341,32 +405,38 @@ def report_publish(
     plan: Annotated[str | None, typer.Option("--plan", help="Plan number (default: all)")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the report here")] = None,
 ) -> None:
-    """Compute the compliance report at the head and log ``reports.publish`` (C7, A12)."""
+    """Compute the compliance report at the head and log ``reports.publish`` (C7, A12).
+
+    Locally the report's canonical bytes are stored with its ``ReportPublished``
+    entry, in the same transaction (A9 ``reports/``); with ``--server`` only the
+    hash is logged (the report can be recomputed from the log by anyone).
+    """
     from projections.registry import report_id
 
-    for attempt in range(3):
-        report, body = _compliance_at_head(plan)
-        size = report["tree_size"]
-        args = {"report_id": report_id("compliance", plan, size), "kind": "compliance",
-                "plan_no": plan, "sha256": hashlib.sha256(body).hexdigest(),
-                "tree_size": size, "root": report["root"]}
-        try:
-            receipt = submit(signer, "reports.publish", args)
-        except LedgerError as exc:
-            # Another writer appended in between: the report must cover the current size.
-            if exc.rule == "C7 report" and exc.field in ("tree_size", "root") and attempt < 2:
-                continue
-            raise
-        break
+    report, body = _compliance_at_head(plan)
+    size = report["tree_size"]
+    args = {
+        "report_id": report_id("compliance", plan, size),
+        "kind": "compliance",
+        "plan_no": plan,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "tree_size": size,
+        "root": report["root"],
+    }
+    command = signed(signer, "reports.publish", args)
     if state.server is None:
-        from ledger.store.backend import Backend
-        from ledger.store.projection_runner import store_report_body
+        from ledger.store.open import open_ledger
 
-        store_report_body(Backend(settings().database_url), args["report_id"], body)
+        receipt = open_ledger(settings()).submit(command, reports={args["report_id"]: body})
+    else:
+        receipt = client().submit(command)
     if out is not None:
         out.write_bytes(body)
-    console.print(f"published {args['report_id']} (sha256 {args['sha256']}, tree size {size}) "
-                  f"as entry {receipt['index']}", highlight=False)
+    console.print(
+        f"published {args['report_id']} (sha256 {args['sha256']}, tree size {size}) "
+        f"as entry {receipt['index']}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -376,8 +446,9 @@ def tick() -> None:
 
     entries = open_ledger(settings()).tick()
     for entry in entries:
-        console.print(f"appended entry {entry['index']} {entry['type']} to {entry['stream']}",
-                      highlight=False)
+        console.print(
+            f"appended entry {entry['index']} {entry['type']} to {entry['stream']}", highlight=False
+        )
     if not entries:
         console.print("nothing due")
 

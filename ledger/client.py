@@ -127,10 +127,19 @@ class HttpClient:
         return body
 
     def entries(self, start: int = 0, end: int | None = None) -> list[bytes]:
+        """Entries ``start..end-1``, paging as the server bounds each response (A10)."""
         if end is None:
             end = int(self.checkpoint().split("\n")[1])
-        text = self._get("/v1/log/entries", start=start, end=end).content
-        return [line for line in bytes(text).split(b"\n") if line]
+        lines: list[bytes] = []
+        position = start
+        while position < end:
+            body = self._get("/v1/log/entries", start=position, end=end).content
+            page = [line for line in bytes(body).split(b"\n") if line]
+            if not page:
+                raise StoreError("A10 entries", f"server returned no entries from {position}")
+            lines.extend(page)
+            position += len(page)
+        return lines
 
 
 def open_client(settings: Settings, *, server: str | None) -> Client:

@@ -46,7 +46,7 @@ def _assert_dense(url: str, expected: int) -> None:
 def _concurrent(url: str, processes: int, each: int) -> None:
     new_ledger(url)
     writers = [_writer(url, f"w{p}", each) for p in range(processes)]
-    receipts = []
+    receipts: list[dict] = []
     for w in writers:
         out, errors = w.communicate(timeout=240)
         assert w.returncode == 0, errors[-2000:]
@@ -109,7 +109,7 @@ def _tamper_ledger(url: str, count: int = 12) -> tuple[object, int]:
     return ledger, size
 
 
-def _events_table(ledger) -> str:  # type: ignore[no-untyped-def]
+def _events_table(ledger) -> str:
     return (
         ledger.backend.recorder.events_table_name
         if ledger.backend.url.kind == "sqlite"
@@ -117,30 +117,30 @@ def _events_table(ledger) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def _run(ledger, sql: str, *params: object) -> None:  # type: ignore[no-untyped-def]
+def _run(ledger, sql: str, *params: object) -> None:
     ledger.backend.recorder.execute(sql.format(table=_events_table(ledger)), params)
 
 
-def _tamper_changed(ledger, size: int) -> int:  # type: ignore[no-untyped-def]
+def _tamper_changed(ledger, size: int) -> int:
     data = next(d for i, d in ledger.entries(5, 6))
     forged = data.replace(b"planner", b"plannex", 1)
     _run(ledger, "UPDATE {table} SET state = ? WHERE originator_version = ?", forged, 6)
     return 5
 
 
-def _tamper_deleted(ledger, size: int) -> int:  # type: ignore[no-untyped-def]
+def _tamper_deleted(ledger, size: int) -> int:
     _run(ledger, "DELETE FROM {table} WHERE originator_version = ?", 8)
     return 7
 
 
-def _tamper_swapped(ledger, size: int) -> int:  # type: ignore[no-untyped-def]
+def _tamper_swapped(ledger, size: int) -> int:
     _run(ledger, "UPDATE {table} SET originator_version = -1 WHERE originator_version = ?", 5)
     _run(ledger, "UPDATE {table} SET originator_version = 5 WHERE originator_version = ?", 7)
     _run(ledger, "UPDATE {table} SET originator_version = 7 WHERE originator_version = ?", -1)
     return 4
 
 
-def _tamper_inserted(ledger, size: int) -> int:  # type: ignore[no-untyped-def]
+def _tamper_inserted(ledger, size: int) -> int:
     # shift versions >= 4 up by one, then put a copy of entry 2 at version 4
     _run(
         ledger,
