@@ -301,14 +301,7 @@ def projections_rebuild(
     from projections.registry import PROJECTIONS
 
     if name is not None and name not in PROJECTIONS:
-        from ledger.errors import FormatError
-
-        # an exception, not fail(): main() drops typer.Exit codes under standalone_mode=False
-        raise FormatError(
-            "B4 projections",
-            f"unknown projection {name!r}; known: {', '.join(sorted(PROJECTIONS))}",
-            field="NAME",
-        )
+        fail(f"unknown projection {name!r}; known: {', '.join(sorted(PROJECTIONS))}")
     runner = _runner()
     with progress() as bar:
         task = bar.add_task(f"rebuilding {name or 'all projections'}", total=None)

@@ -1,4 +1,4 @@
-"""Keep projection states in the store and bring them up to date (DESIGN.md B3, B4).
+"""Keep projection states (投影状态) in the store and bring them up to date (DESIGN.md B3, B4).
 
 Each projection (``projections.registry.PROJECTIONS``, or any object of the
 ``projections.fold.Projection`` protocol) has one row in the store's
@@ -42,7 +42,6 @@ __all__ = [
     "ProjectionRunner",
     "parse_stored_entry",
     "report_at_head",
-    "store_report_body",
 ]
 
 TABLE = "projection_states"
@@ -161,7 +160,13 @@ def _entry_type(data: bytes) -> str | None:
 
 
 class ProjectionRunner:
-    """Projection states kept in the store, caught up incrementally (B4)."""
+    """Projection states kept in the store, caught up incrementally (B4).
+
+    One runner object belongs to one thread; several runners (threads or
+    processes) on one store are safe, their writes being conditional on the
+    position they read. A catch-up switches the cyclic garbage collector off
+    while it runs (the folds make no cycles) and restores it after.
+    """
 
     def __init__(
         self,
@@ -463,17 +468,3 @@ def report_at_head(
     root = merkle.tree_hash(size, runner.backend).hex()
     states = {name: runner.state(name) for name in spec.needs}
     return report_from_states(kind, states, {**params, "tree_size": size, "root": root})
-
-
-def store_report_body(backend: Backend, report_id: str, body: bytes) -> None:
-    """Keep a published report's canonical bytes for the export bundle (A9 ``reports/``).
-
-    Written after its ``ReportPublished`` entry (the ledger's submit takes no
-    body); a lost write is harmless, the body being a pure function of the log.
-    """
-    recorder = backend.recorder
-    recorder.execute(
-        f"INSERT INTO {recorder.report_table} (report_id, body) VALUES (?, ?) "
-        "ON CONFLICT (report_id) DO NOTHING",
-        [report_id, body],
-    )
