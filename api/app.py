@@ -31,7 +31,7 @@ from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import commands, log, ops
+from api.routes import commands, log, ops, pages
 from api.routes import views as view_routes
 from api.settings import ApiSettings
 from api.views_source import DomainViews, ViewSource
@@ -106,6 +106,7 @@ def create_app(settings: ApiSettings, *, views: ViewSource | None = None) -> Fas
     install_openapi(app)
     for router in (commands.router, log.router, view_routes.router, ops.router):
         app.include_router(router)
+    pages.install(app)  # HTML pages (一公开, discipline dashboard) and /static
     # Starlette wraps in reverse order: the request context is outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

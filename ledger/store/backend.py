@@ -33,6 +33,7 @@ DEFAULT_URL = "sqlite:///var/spotcheck.db"
 LEDGER_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://spotcheck-ledger/1/log")
 TOPIC_PREFIX = "spotcheck-ledger/1#"
 _ADVISORY_KEY = 0x5B07C4EC
+_SCHEMA_KEY = 0x5B07C4ED
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,17 @@ class Backend:
                     lock_timeout=30,
                 )
                 self.recorder = LedgerPostgresRecorder(pg)
-            self.recorder.create_table()
+            if self.url.kind == "sqlite":
+                self.recorder.create_table()
+            else:
+                # CREATE TYPE/FUNCTION are not safe to run concurrently ("tuple
+                # concurrently updated"): processes starting together take turns.
+                conn = self._pg_connection()
+                conn.execute("SELECT pg_advisory_lock(%s)", [_SCHEMA_KEY])
+                try:
+                    self.recorder.create_table()
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [_SCHEMA_KEY])
         except StoreError:
             raise
         except Exception as exc:  # the library wraps driver errors in many types
