@@ -22,7 +22,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -185,44 +187,73 @@ class BundleReader:
         self.path = Path(path)
         self._tar: tarfile.TarFile | None = None
         self._members: dict[str, tarfile.TarInfo] = {}
+        self._scanned = True
         if is_tar_path(self.path):
             self._open_tar()
         elif not self.path.is_dir():
             raise FileNotFoundError(f"{self.path} is neither a bundle directory nor a .tar.gz")
 
-    def _open_tar(self) -> None:
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn a broken ``.tar.gz`` (bad header, corrupt deflate stream) into ``OSError``."""
         try:
-            self._tar = tarfile.open(self.path, "r:gz")  # noqa: SIM115 (closed by close())
-            for member in self._tar:  # one pass over the headers
-                name = member.name[2:] if member.name.startswith("./") else member.name
-                if member.isfile():
-                    self._members[name] = member
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            self.close()
+            yield
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
             raise OSError(f"{self.path}: not a readable .tar.gz: {exc}") from None
-        if ENTRIES not in self._members:
-            nested = sorted(n for n in self._members if n.endswith(f"/{ENTRIES}"))
-            if nested:
-                self.close()
-                raise FormatError(_RULE, f"the .tar.gz holds {nested[0]!r}: A9 wants the names "
-                                  "at its top level, with no enclosing folder", field=ENTRIES)
+
+    def _open_tar(self) -> None:
+        self._scanned = False
+        try:
+            with self._reading():
+                self._tar = tarfile.open(self.path, "r:gz")  # noqa: SIM115 (see close())
+        except OSError:
+            self.close()
+            raise
+
+    def _member(self, name: str | None) -> tarfile.TarInfo | None:
+        """The member ``name``, reading headers only as far as needed (None: read them all).
+
+        A bundle written by :func:`write_bundle` has ``checkpoint`` and then
+        ``entries.jsonl`` first, so entries stream without a second pass.
+        """
+        if self._tar is None:
+            return None
+        with self._reading():
+            while (name is None or name not in self._members) and not self._scanned:
+                info = self._tar.next()
+                if info is None:
+                    self._scanned = True
+                elif info.isfile():
+                    found = info.name[2:] if info.name.startswith("./") else info.name
+                    self._members.setdefault(found, info)
+        return self._members.get(name) if name is not None else None
 
     # -- files ---------------------------------------------------------------
     def _open(self, name: str) -> IO[bytes] | None:
         if self._tar is not None:
-            member = self._members.get(name)
+            member = self._member(name)
             if member is None:
                 return None
-            return self._tar.extractfile(member)
+            with self._reading():
+                return self._tar.extractfile(member)
         file = self.path / name
         if not file.is_file():
             return None
         return open(file, "rb", buffering=_CHUNK)
 
+    def _missing(self, name: str) -> FormatError:
+        """The error for a missing top-level file, naming an enclosing folder if there is one."""
+        self._member(None)
+        nested = sorted(n for n in self._members if n.endswith(f"/{name}"))
+        if nested:
+            return FormatError(_RULE, f"the .tar.gz holds {nested[0]!r}: A9 wants the names "
+                               "at its top level, with no enclosing folder", field=name)
+        return FormatError(_RULE, f"the bundle has no {name} file", field=name)
+
     def has(self, name: str) -> bool:
         """True when the bundle holds the file ``name`` (e.g. ``checkpoint``)."""
         if self._tar is not None:
-            return name in self._members
+            return self._member(name) is not None
         return (self.path / name).is_file()
 
     @property
@@ -230,8 +261,8 @@ class BundleReader:
         """The ``checkpoint`` file's text.  Raises ``FormatError`` if absent or not UTF-8."""
         stream = self._open(CHECKPOINT)
         if stream is None:
-            raise FormatError(_RULE, "the bundle has no checkpoint file", field="checkpoint")
-        with stream:
+            raise self._missing(CHECKPOINT)
+        with stream, self._reading():
             raw = stream.read(1 << 16)
         try:
             return raw.decode("utf-8")
@@ -246,9 +277,9 @@ class BundleReader:
         """
         stream = self._open(ENTRIES)
         if stream is None:
-            raise FormatError(_RULE, "the bundle has no entries.jsonl", field=ENTRIES)
+            raise self._missing(ENTRIES)
         index = 0
-        with stream:
+        with stream, self._reading():
             for line in stream:
                 if not line.endswith(b"\n"):
                     raise FormatError(_RULE, "the last line of entries.jsonl does not end "
@@ -259,6 +290,7 @@ class BundleReader:
     def report_ids(self) -> list[str]:
         """The ids of the reports in ``reports/``, sorted."""
         if self._tar is not None:
+            self._member(None)
             names = [n for n in self._members if n.startswith(f"{REPORTS}/")]
         else:
             folder = self.path / REPORTS
@@ -270,7 +302,7 @@ class BundleReader:
         stream = self._open(f"{REPORTS}/{_check_report_id(report_id)}.json")
         if stream is None:
             return None
-        with stream:
+        with stream, self._reading():
             return stream.read()
 
     # -- lifetime ------------------------------------------------------------

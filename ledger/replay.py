@@ -16,17 +16,24 @@ does everything else, and :meth:`LogState.command_signature_job` hands out
 in a process pool while the fold runs in order.
 
 Registry and case contents (credit codes, findings, deadlines) are Part C
-rules and are not checked here.  Standard library, ``cryptography`` and
-``ledger`` modules only (the verifier's light path, B2).
+rules and are not checked here.  Two checks go past the letter of Part A
+because the format's guarantees rest on them: an entry's ``data`` holds
+every member of its signed ``args`` unchanged (it may add members, e.g. the
+drawn ``replacement``), or the signature would not vouch for what is logged;
+and a recusal's replacement is re-drawn (C3, ``replacement_after_recusal``),
+because A12's ``team`` condition depends on it.  Standard library,
+``cryptography`` and ``ledger`` modules only (the verifier's light path, B2).
 """
 
 from __future__ import annotations
 
+import binascii
+import copy
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -35,7 +42,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, parse_canonical
 from ledger.checkpoint import parse_vkey
 from ledger.commands import COMMAND_CONTEXT, COMMAND_MEMBERS, MAX_SKEW_SECONDS, signing_bytes
-from ledger.domain.draws import check_commit_reveal, parse_schedule, perform_draw
+from ledger.domain.draws import (
+    check_commit_reveal,
+    parse_schedule,
+    perform_draw,
+    replacement_after_recusal,
+)
 from ledger.domain.roles import ACTION_OF_TYPE, ACTIONS, REGISTRY_STREAMS, ROOT, Alternative
 from ledger.entries import ENTRY_MEMBERS, FORMAT, SYSTEM_TYPES
 from ledger.errors import (
@@ -103,7 +115,34 @@ def _safe_int(text: str) -> int:
 _DECODER = json.JSONDecoder(
     parse_float=_refuse_number, parse_int=_safe_int, parse_constant=_refuse_number
 )
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _no_default(value: object) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _make_encode() -> Callable[[Any], str]:
+    """Sorted compact ``json.dumps`` (RFC 8785 for BMP member names and no floats).
+
+    Uses the C encoder built once (what ``JSONEncoder.encode`` builds per
+    call) when the interpreter has it.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    c_encode = make(
+        None, _no_default, json.encoder.encode_basestring, None, ":", ",", True, False, False
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(c_encode(value, 0))
+
+    return encode
+
+
+_encode = _make_encode()
 
 
 def _has_four_byte_utf8(data: bytes) -> bool:
@@ -112,6 +151,37 @@ def _has_four_byte_utf8(data: bytes) -> bool:
         b"\xf0" in data or b"\xf1" in data or b"\xf2" in data or b"\xf3" in data
         or b"\xf4" in data
     )
+
+
+def _parse_fast(data: bytes) -> tuple[Any, str | None] | None:
+    """The fast A1 check: ``(value, canonical text of its command)``, or None to go strict.
+
+    C ``json`` parses the bytes and the sorted compact dump must give them
+    back byte for byte.  An entry is dumped as ``{"command":`` + command +
+    the rest ("command" sorts first among the eight members), so the
+    command's canonical text comes for free.
+    """
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH or _has_four_byte_utf8(data):
+        return None
+    try:
+        text = data.decode("utf-8")
+        value, end = _SCAN(text, 0)
+        if end != len(text):
+            return None
+        command_text = None
+        if type(value) is dict and value.keys() == ENTRY_MEMBERS and type(
+            value["command"]
+        ) is dict:
+            command_text = _encode(value["command"])
+            rest = _encode({k: v for k, v in value.items() if k != "command"})
+            again = '{"command":' + command_text + "," + rest[1:]
+        else:
+            again = _encode(value)
+        if again.encode("utf-8") != data:
+            return None
+    except (ValueError, TypeError, StopIteration, _NotFast, RecursionError):
+        return None  # UnicodeError is a ValueError
+    return value, command_text
 
 
 def parse_entry_bytes(data: bytes, index: int | None = None) -> Any:
@@ -126,30 +196,35 @@ def parse_entry_bytes(data: bytes, index: int | None = None) -> Any:
     rule.  Returns the JSON value; raises ``FormatError`` (rule
     ``A1 canonical``) carrying ``index``.
     """
-    if data.count(b"{") + data.count(b"[") <= MAX_DEPTH and not _has_four_byte_utf8(data):
-        try:
-            value = _DECODER.decode(data.decode("utf-8"))
-            again = _ENCODER.encode(value).encode("utf-8")
-        except (ValueError, _NotFast, RecursionError, UnicodeError):
-            pass
-        else:
-            if again == data:
-                return value
+    fast = _parse_fast(data)
+    if fast is not None:
+        return fast[0]
+    return _parse_strict(data, index)
+
+
+def _parse_strict(data: bytes, index: int | None) -> Any:
     try:
         return parse_canonical(data)
     except FormatError as exc:
         raise FormatError(exc.rule, exc.reason, field=exc.field, index=index) from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise FormatError("A1 canonical", f"not I-JSON: {exc}", index=index) from None
 
 
-def signature_message(command: Mapping[str, Any]) -> bytes:
+def signature_message(command: Mapping[str, Any], command_text: str | None = None) -> bytes:
     """A3: the bytes ``sig`` signs, for a command read from canonical entry bytes.
 
     Same result as :func:`ledger.commands.signing_bytes`, without re-checking
     A1 (the entry already passed it); text outside the Basic Multilingual
-    Plane takes the RFC 8785 path.
+    Plane takes the RFC 8785 path.  ``command_text``, the command's canonical
+    text when already known, saves the dump: ``sig`` is its last member.
     """
+    if command_text is not None:
+        tail = f',"sig":"{command.get("sig")}"}}'
+        if command_text.endswith(tail):
+            return COMMAND_CONTEXT + (command_text[: -len(tail)] + "}").encode("utf-8")
     body = {k: v for k, v in command.items() if k != "sig"}
-    message = _ENCODER.encode(body).encode("utf-8")
+    message = _encode(body).encode("utf-8")
     if _has_four_byte_utf8(message):
         return signing_bytes(dict(command))
     return COMMAND_CONTEXT + message
@@ -250,10 +325,23 @@ def _text(data: Mapping[str, Any], name: str, index: int, rule: str = "A12 strea
     return value
 
 
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal JSON values, where ``1`` and ``true`` differ (unlike ``==``)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    return bool(a == b)
+
+
 def _first_difference(expected: Any, found: Any, path: str) -> str | None:
-    """Where two JSON values first differ, as ``path: expected X, found Y``; None if equal."""
-    if expected == found and type(expected) is type(found):
-        return None
+    """Where two JSON values first differ, as ``path: expected X, found Y``; None if equal.
+
+    Members of ``found`` that ``expected`` lacks are not compared (A11: entry
+    types may gain fields); ``1`` and ``true`` differ.
+    """
     if isinstance(expected, dict) and isinstance(found, dict):
         for name in expected:
             if name not in found:
@@ -261,6 +349,7 @@ def _first_difference(expected: Any, found: Any, path: str) -> str | None:
             diff = _first_difference(expected[name], found[name], f"{path}.{name}")
             if diff:
                 return diff
+        return None
     if isinstance(expected, list) and isinstance(found, list):
         for i, (a, b) in enumerate(zip(expected, found, strict=False)):
             diff = _first_difference(a, b, f"{path}[{i}]")
@@ -268,8 +357,11 @@ def _first_difference(expected: Any, found: Any, path: str) -> str | None:
                 return diff
         if len(expected) != len(found):
             return f"{path}: expected {len(expected)} items, found {len(found)}"
-    return f"{path}: expected {json.dumps(expected, ensure_ascii=False)}, " \
-           f"found {json.dumps(found, ensure_ascii=False)}"
+        return None
+    if type(expected) is type(found) and expected == found:
+        return None
+    shown = json.dumps(expected, ensure_ascii=False), json.dumps(found, ensure_ascii=False)
+    return f"{path}: expected {shown[0]}, found {shown[1]}"
 
 
 class LogState:
@@ -302,7 +394,11 @@ class LogState:
         self._nonces: set[tuple[str, str]] = set()
         self._teams: dict[str, tuple[str, ...]] = {}
         self._due: list[_Due] = []
+        self._case_of: dict[str, tuple[str, str]] = {}
+        self._recusals: dict[str, tuple[str, ...]] = {}
+        self._conflicts: list[tuple[int, str, str]] = []
         self._verifiers: dict[str, Ed25519PublicKey] = {}
+        self._command_text: tuple[Any, str | None] = (None, None)
 
     # -- queries -------------------------------------------------------------
     def root(self) -> bytes:
@@ -336,7 +432,7 @@ class LogState:
         for due in self._due:
             if due.type == "DrawPerformed":
                 performed = self.draws[due.draw_id].expected_performed()
-                out.append((due.type, due.stream, dict(performed)))
+                out.append((due.type, due.stream, copy.deepcopy(performed)))
                 for team in performed["teams"]:
                     out.append(self._case_due(due.draw_id, team["enterprise"],
                                               team["inspectors"]))
@@ -362,8 +458,10 @@ class LogState:
         if command is None:
             return None
         key = self.keys[command["key"]]
-        signature = b64decode(command["sig"], field="command.sig", length=64)
-        return key.public_key, signature, signature_message(command)
+        last, text = self._command_text
+        message = signature_message(command, text if last is entry else None)
+        # The shape check (A3) made ``sig`` canonical base64 of 64 bytes.
+        return key.public_key, binascii.a2b_base64(command["sig"]), message
 
     # -- A3 ------------------------------------------------------------------
     def check_signer(self, command: dict[str, Any], logged_at: datetime, *, index: int) -> KeyInfo:
@@ -372,10 +470,13 @@ class LogState:
         Shape; key known, not revoked (a key revoked at entry r signs r itself
         and nothing after), ``valid_from`` not after ``logged_at``; signature
         (unless the state skips signatures); (key, nonce) unused; ``issued_at``
-        within 300 s of ``logged_at``.  Returns the signer's :class:`KeyInfo`.
+        within 300 s of ``logged_at`` (naive means UTC).  Returns the signer's
+        :class:`KeyInfo`.
         Raises FormatError, AuthorityError, SignatureError or ConflictError
         (HTTP 409, reused nonce) with the rule and ``index``.
         """
+        if logged_at.tzinfo is None:
+            logged_at = logged_at.replace(tzinfo=UTC)
         return self._check_signer(command, logged_at, index, self.verify_signatures, False)
 
     def _check_signer(
@@ -386,7 +487,7 @@ class LogState:
         verify: bool,
         from_entry: bool,
     ) -> KeyInfo:
-        self._check_command_shape(command, index)
+        issued = self._check_command_shape(command, index)
         key = self.keys.get(command["key"])
         if key is None:
             raise AuthorityError("A3 key unknown", f"key {command['key']} is not registered",
@@ -411,7 +512,6 @@ class LogState:
                 "A3 nonce", f"key {key.key} already used nonce {command['nonce']}",
                 field="command.nonce", index=index,
             )
-        issued = _time(command["issued_at"], "command.issued_at", index)
         skew = abs((logged_at - issued).total_seconds())
         if skew > MAX_SKEW_SECONDS:
             raise FormatError(
@@ -422,7 +522,8 @@ class LogState:
         return key
 
     @staticmethod
-    def _check_command_shape(command: Any, index: int) -> None:
+    def _check_command_shape(command: Any, index: int) -> datetime:
+        """A3: exactly the six members, well formed; returns ``issued_at``."""
         if type(command) is not dict:
             raise FormatError("A3 command", "a command is a JSON object", field="command",
                               index=index)
@@ -450,7 +551,7 @@ class LogState:
         if type(command["args"]) is not dict:
             raise FormatError("A3 command", "args must be a JSON object", field="command.args",
                               index=index)
-        _time(command["issued_at"], "command.issued_at", index)
+        return _time(command["issued_at"], "command.issued_at", index)
 
     def _verify(self, key: KeyInfo, command: Mapping[str, Any], message: bytes, index: int) -> None:
         public = self._verifiers.get(key.key)
@@ -550,7 +651,8 @@ class LogState:
         """Check canonical entry bytes against every Part A rule and apply them.
 
         ``index`` is the position the caller read the bytes at (it must be
-        the current size).  Returns the parsed entry.  Raises a
+        the current size); ``verify_signatures`` overrides the state's
+        setting for this entry.  Returns the parsed entry.  Raises a
         ``LedgerError`` naming the rule and the index; the state is then
         unchanged.
         """
@@ -558,8 +660,13 @@ class LogState:
         if position != self.size:
             raise FormatError("A4 index", f"entry at position {position}, but the log holds "
                               f"{self.size} entries", field="index", index=position)
-        entry = parse_entry_bytes(data, position)
+        fast = _parse_fast(data)
+        if fast is None:
+            entry, command_text = _parse_strict(data, position), None
+        else:
+            entry, command_text = fast
         self.apply_entry(entry, data, verify_signatures=verify_signatures)
+        self._command_text = (entry, command_text)
         return entry
 
     def apply_entry(
@@ -578,7 +685,6 @@ class LogState:
         stream: str = entry["stream"]
         body: dict[str, Any] = entry["data"]
         command = entry["command"]
-        effects: list[Callable[[], None]] = []
 
         # A12: the system entries the log owes come first, and none other.
         if self._due:
@@ -618,8 +724,16 @@ class LogState:
                 raise FormatError("A4 type", f"action {spec.action} causes {spec.entry_type}, "
                                   f"not {kind}", field="type", index=index)
             self.authorize(command, key, stream=stream, data=body, index=index)
-            nonce = (key.key, command["nonce"])
-            effects.append(lambda: self._nonces.add(nonce))
+            args = command["args"]
+            for name, value in args.items():
+                if name not in body or not _same_json(value, body[name]):
+                    raise RuleError(
+                        "A4 data", f"data.{name} is not what the signed command's args say",
+                        field=f"data.{name}", index=index,
+                    )
+            nonce: tuple[str, str] | None = (key.key, command["nonce"])
+        else:
+            nonce = None
 
         if index == 0 and self.genesis_hash is not None:
             found = leaf_hash(data).hex()
@@ -628,10 +742,7 @@ class LogState:
                                      f"{self.genesis_hash}", index=index)
 
         handler = _HANDLERS.get(kind)
-        if handler is not None:
-            effect = handler(self, entry, index, logged_at)
-            if effect is not None:
-                effects.append(effect)
+        effect = handler(self, entry, index, logged_at) if handler is not None else None
 
         # Commit: nothing above changed the state.
         self._acc.add(leaf_hash(data))
@@ -639,7 +750,9 @@ class LogState:
         self._streams[stream] = entry["seq"]
         self._last_time = entry["logged_at"]
         self.last_logged_at = logged_at
-        for effect in effects:
+        if nonce is not None:
+            self._nonces.add(nonce)
+        if effect is not None:
             effect()
 
     def _check_shape(self, entry: Any, index: int) -> datetime:
@@ -960,6 +1073,7 @@ class LogState:
 
         def effect() -> None:
             self._teams[stream] = due.inspectors
+            self._case_of[stream] = (due.draw_id, due.enterprise)
             self.draws[due.draw_id].cases.append(stream)
             self._due = self._due[1:]
 
@@ -972,13 +1086,32 @@ class LogState:
         stream = entry["stream"]
         team = self._teams[stream]
         inspector = data.get("inspector")
-        replacement = data.get("replacement")
         if inspector not in team:
             raise RuleError("A12 team", f"inspector {inspector!r} is not on the team of "
                             f"{stream}", field="data.inspector", index=index)
-        if replacement is not None and (type(replacement) is not str or replacement in team):
-            raise RuleError("A12 team", f"replacement {replacement!r} must be an inspector "
-                            "not on the team, or null", field="data.replacement", index=index)
+        if "replacement" not in data:
+            raise FormatError("A11 InspectorRecused", "replacement (an inspector id or null) "
+                              "is missing", field="data.replacement", index=index)
+        replacement = data["replacement"]
+        draw_id, enterprise = self._case_of[stream]
+        draw = self.draws[draw_id]
+        teams = {self._case_of[case][1]: list(self._teams[case]) for case in draw.cases}
+        conflicts = [(who, what) for at, who, what in self._conflicts if at > draw.scheduled_at]
+        try:
+            drawn = replacement_after_recusal(
+                draw.scheduled, draw.reveals, draw.performed or {}, enterprise, inspector,
+                current_teams=teams, prior_recusals=self._recusals.get(stream, ()),
+                extra_conflicts=conflicts,
+            )
+        except LedgerError as exc:
+            raise RuleError("C3 recusal", exc.reason, field="data.inspector",
+                            index=index) from None
+        if replacement != drawn:
+            raise RuleError(
+                "C3 recusal", f"the replacement is drawn, never chosen: the draw gives "
+                f"{drawn!r}, the entry says {replacement!r}", field="data.replacement",
+                index=index,
+            )
         if replacement is None:
             new_team = tuple(x for x in team if x != inspector)
         else:
@@ -986,6 +1119,19 @@ class LogState:
 
         def effect() -> None:
             self._teams[stream] = new_team
+            self._recusals[stream] = (*self._recusals.get(stream, ()), inspector)
+
+        return effect
+
+    def _conflict_declared(
+        self, entry: Entry, index: int, logged_at: datetime
+    ) -> Callable[[], None] | None:
+        who, what = entry["data"].get("inspector"), entry["data"].get("enterprise")
+        if type(who) is not str or type(what) is not str:
+            return None  # registry content is Part C's to check
+
+        def effect() -> None:
+            self._conflicts.append((index, who, what))
 
         return effect
 
@@ -1002,4 +1148,5 @@ _HANDLERS: dict[str, _Handler] = {
     "DrawPerformed": LogState._draw_performed,
     "CaseOpened": LogState._case_opened,
     "InspectorRecused": LogState._inspector_recused,
+    "ConflictDeclared": LogState._conflict_declared,
 }
