@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from bench.common import record
 from ledger.domain.sampling import (
     draw_seed,
     sha256_hex,
@@ -101,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"stratified_selection      : {t_draw:8.3f} s  ({t_draw * per:.3f} us/candidate)")
     print(f"ratio draw / bare         : {t_draw / t_bare:8.2f} x  (target <= 3)")
     print("selected: " + ", ".join(f"{s['stratum']}={s['count']}" for s in selection))
+    record("draw", [{
+        "candidates": len(everyone), "strata": len(strata),
+        "bare_sha256_s": round(t_bare, 3), "stratified_draw_s": round(t_draw, 3),
+        "ratio_draw_vs_bare": round(t_draw / t_bare, 2), "target": "<= 3",
+    }])
     if args.verify:
         by_label = {s["stratum"]: s["candidates"] for s in strata}
         for s in selection:
