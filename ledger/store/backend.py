@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -32,8 +33,13 @@ from ledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder,
 DEFAULT_URL = "sqlite:///var/spotcheck.db"
 LEDGER_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://spotcheck-ledger/1/log")
 TOPIC_PREFIX = "spotcheck-ledger/1#"
-_ADVISORY_KEY = 0x5B07C4EC
-_SCHEMA_KEY = 0x5B07C4ED
+_SCHEMA_KEY = 0x5B07C4ED  # one database-wide key: CREATE TYPE/FUNCTION race across schemas
+
+
+def _writer_key(schema: str) -> int:
+    """The advisory-lock key of one log: ledgers in other schemas do not wait for it."""
+    digest = hashlib.sha256(f"spotcheck-ledger writer {schema or 'public'}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @dataclass(frozen=True)
@@ -134,11 +140,11 @@ class Backend:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         else:
             conn = self._pg_connection()
-            conn.execute("SELECT pg_advisory_lock(%s)", [_ADVISORY_KEY])
+            conn.execute("SELECT pg_advisory_lock(%s)", [_writer_key(self.url.schema)])
             try:
                 yield
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_KEY])
+                conn.execute("SELECT pg_advisory_unlock(%s)", [_writer_key(self.url.schema)])
 
     def _pg_connection(self) -> Any:
         import psycopg
