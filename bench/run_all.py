@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 DOC = HERE.parent / "docs" / "PERFORMANCE.md"
-SCRIPTS = ["append.py", "draw.py", "verify.py", "projections.py", "api.py"]
+SCRIPTS = ["append.py", "draw.py", "verify.py", "projections.py", "api.py", "scale.py"]
 
 INTRO = """# Performance
 

@@ -143,6 +143,8 @@ def parse_json(data: bytes | str) -> JSONValue:
         raise FormatError("A1 canonical", f"not JSON: {exc.msg} at {exc.pos}") from None
     except RecursionError:
         raise FormatError("A1 canonical", "nesting too deep") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4300-digit limit
+        raise FormatError("A1 canonical", f"not I-JSON: {exc}") from None
     check_json_value(value)
     return value
 

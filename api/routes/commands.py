@@ -123,6 +123,8 @@ def parse_body(raw: bytes) -> Any:
                          f"{exc.colno}", field="body") from None
     except RecursionError:
         raise BadRequest("A1 JSON", "nesting too deep", field="body") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4300-digit limit
+        raise BadRequest("A1 JSON", f"not I-JSON: {exc}", field="body") from None
     check_json_value(value)
     return value
 

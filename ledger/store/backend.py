@@ -144,7 +144,14 @@ class Backend:
             try:
                 yield
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [_writer_key(self.url.schema)])
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [_writer_key(self.url.schema)])
+                except Exception:
+                    # The session is gone (server restart): its locks went with it. Never
+                    # let this mask how the write itself ended.
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    self._pg_lock_conn = None
 
     def _pg_connection(self) -> Any:
         import psycopg

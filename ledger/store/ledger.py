@@ -12,9 +12,10 @@ even if that lock were bypassed (a conflict rebuilds the state and retries).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,7 @@ class Ledger:
         self._lock = threading.RLock()
         self.log = LogState()
         self.domain = DomainState()
+        self._stale = False  # in-memory state may be ahead of the store: rebuild before use
         self._listeners: list[Callable[[list[Entry]], None]] = []
 
     # -- state ---------------------------------------------------------------
@@ -104,9 +106,34 @@ class Ledger:
             return self.log.size
 
     def _rebuild(self) -> None:
+        """Throw the in-memory state away and fold the stored log again."""
+        self._stale = True
         self.log = LogState()
         self.domain = DomainState()
         self.catch_up()
+        self._stale = False
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[datetime]:
+        """One validate-and-save step under both locks, on state caught up to the store.
+
+        Staging applies entries to the in-memory state before they are saved;
+        if anything escapes before the save is known to have committed (a
+        store error, a lost connection), the state may be ahead of the store,
+        so it is marked stale and rebuilt from the store at once — or, if the
+        store is still unreachable, before the next step.
+        """
+        with self._lock, self.backend.writer_lock():
+            if self._stale:
+                self._rebuild()
+            self.catch_up()
+            try:
+                yield self._logged_at()
+            except BaseException:
+                self._stale = True
+                with contextlib.suppress(Exception):  # the store may still be down
+                    self._rebuild()
+                raise
 
     def on_commit(self, listener: Callable[[list[Entry]], None]) -> None:
         """Call ``listener(entries)`` after each committed batch (metrics, projections)."""
@@ -167,14 +194,12 @@ class Ledger:
             try:
                 return self._submit_once(commands, reports or {})
             except IntegrityError:
-                self._rebuild()  # another writer got there first: catch up, re-validate
+                continue  # another writer got there first: _writing rebuilt, re-validate
         raise StoreError("B3 store", f"gave up after {MAX_RETRIES} write conflicts")
 
     def tick(self) -> list[Entry]:
         """Scheduler step: append due ``RectificationOverdue``/``PublicationOverdue`` entries."""
-        with self._lock, self.backend.writer_lock():
-            self.catch_up()
-            now = self._logged_at()
+        with self._writing() as now:
             due = due_system_entries(self.domain, self.log, now=now)
             if not due:
                 return []
@@ -191,9 +216,7 @@ class Ledger:
     def _submit_once(
         self, commands: Sequence[dict[str, Any]], reports: Mapping[str, bytes]
     ) -> list[Receipt | LedgerError]:
-        with self._lock, self.backend.writer_lock():
-            self.catch_up()
-            now = self._logged_at()
+        with self._writing() as now:
             results: list[Receipt | LedgerError | tuple[int, bytes]] = []
             staged: list[tuple[Entry, bytes]] = []
             attached: list[tuple[str, int, bytes]] = []
@@ -220,9 +243,7 @@ class Ledger:
             return self._receipts(results, staged)
 
     def _commit_pendings(self, groups: Iterable[list[Pending]]) -> list[Receipt]:
-        with self._lock, self.backend.writer_lock():
-            self.catch_up()
-            now = self._logged_at()
+        with self._writing() as now:
             staged: list[tuple[Entry, bytes]] = []
             firsts: list[Receipt | LedgerError | tuple[int, bytes]] = []
             for group in groups:
@@ -263,7 +284,6 @@ class Ledger:
         self, staged: list[tuple[Entry, bytes]], reports: Sequence[tuple[str, int, bytes]] = ()
     ) -> None:
         if self.signer is None:
-            self._rebuild()
             raise StoreError("A6 checkpoint", "this process has no log key: it cannot append")
         first = staged[0][0]["index"]
         leaves = [leaf_hash(data) for _, data in staged]
@@ -278,17 +298,23 @@ class Ledger:
         try:
             self.backend.append(first, [(e["type"], d) for e, d in staged], write)
         except IntegrityError:
-            raise
-        except PersistenceError as exc:
-            self._rebuild()
-            raise StoreError("B3 store", f"the store refused the write: {exc}") from exc
-        except OSError as exc:
-            self._rebuild()
+            # Either another writer took these indexes, or our own insert committed and
+            # a retry of it (the library retries on a lost connection) hit its own rows.
+            if not self._committed(first, staged):
+                raise
+            stored = self.backend.checkpoint_at(size)
+            note = stored[2] if stored is not None else note
+        except (PersistenceError, OSError) as exc:
             raise StoreError("B3 store", f"the store refused the write: {exc}") from exc
         self._note = note
         committed = [e for e, _ in staged]
         for listener in self._listeners:
             listener(committed)
+
+    def _committed(self, first: int, staged: list[tuple[Entry, bytes]]) -> bool:
+        """True when the store holds exactly ``staged`` at ``first..`` (our batch went in)."""
+        stored = [data for _, data in self.backend.read_entries(first, first + len(staged))]
+        return stored == [data for _, data in staged]
 
     def _receipts(
         self,
