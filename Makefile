@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export SPOTCHECK_HOME ?= var
 
-.PHONY: install demo test lint typecheck bench clean-demo browser-deps
+.PHONY: install demo test lint typecheck bench clean-demo browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	    || echo "warning: could not install chromium/fonts-noto-cjk: browser tests will fail"; }
+
+## Refresh the README's screenshots (docs/img/) from the browser test.
+screenshots: $(STAMP) browser-deps
+	SPOTCHECK_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_browser.py
 
 ## Benchmarks (longer than the tests): figures go to docs/PERFORMANCE.md.
 bench: $(STAMP)

@@ -58,12 +58,13 @@ def pg_available() -> bool:
         return False
 
 
-def record(name: str, rows: list[dict[str, object]]) -> None:
+def record(name: str, rows: list[dict[str, object]], note: str = "") -> None:
     """Print a table and save it as bench/results/<name>.json for docs/PERFORMANCE.md."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(
-        json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False, indent=1) + "\n"
-    )
+    body: dict[str, object] = {"machine": machine(), "rows": rows}
+    if note:
+        body["note"] = note
+    (RESULTS / f"{name}.json").write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
     print(f"# {name} — {machine()}")
     for row in rows:
         print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))

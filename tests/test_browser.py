@@ -5,9 +5,11 @@ runs) builds a 2023 season in a temporary folder and serves it with uvicorn
 on a free loopback port; Playwright drives Debian's ``chromium`` (installed by
 ``make browser-deps``; a browser is never downloaded) with JavaScript
 **disabled**, since every page must work without it.  Screenshots (full page)
-go to ``test-artifacts/screenshots/``; the home page and the dashboard are
-also copied to ``docs/img/public.png`` and ``docs/img/dashboard.png`` for the
-README.  Without chromium the tests fail with a message saying how to install it.
+go to ``test-artifacts/screenshots/``; with ``SPOTCHECK_UPDATE_SCREENSHOTS=1``
+(``make screenshots``) the home page and the dashboard are also copied to
+``docs/img/public.png`` and ``docs/img/dashboard.png`` for the README, so an
+ordinary test run never changes tracked files.  Without chromium the tests
+fail with a message saying how to install it.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def shoot(page: Page, name: str, *, docs: str | None = None) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
-    if docs is not None:
+    if docs is not None and os.environ.get("SPOTCHECK_UPDATE_SCREENSHOTS") == "1":
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_IMG / docs)
     return path
