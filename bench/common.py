@@ -48,6 +48,24 @@ def store_url(kind: str) -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+def ed25519_verify_loop(seconds: float) -> int:
+    """Bare Ed25519 verifications of one 300-byte message for ``seconds``; returns the count."""
+    import time
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
+    message = b"x" * 300
+    signature = key.sign(message)
+    public = key.public_key()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            public.verify(signature, message)
+        count += 200
+    return count
+
+
 def pg_available() -> bool:
     try:
         import psycopg

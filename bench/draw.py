@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from bench.common import record
+from bench.common import machine, record
 from ledger.domain.sampling import (
     draw_seed,
     sha256_hex,
@@ -35,18 +33,6 @@ from ledger.domain.sampling import (
 
 # (stratum, share of the candidates, ratio): credit-risk grades A..D
 STRATA = [("A", 40, "0.03"), ("B", 30, "0.05"), ("C", 20, "0.1"), ("D", 10, "0.2")]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cpus, {cpu}, Python {sys.version.split()[0]} ({platform.platform()})"
 
 
 def make_strata(n: int) -> list[dict[str, Any]]:

@@ -23,29 +23,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from bench.common import record, store_url
+from bench.common import ed25519_verify_loop, record, store_url
 from ledger.store.export import export_bundle
 from tests.store_helpers import ADMIN, LOG, cmd, key, new_ledger, register_args
 from tools.verify.bundle import verify_bundle
-
-
-def _verify_loop(seconds: float) -> int:
-    message = b"x" * 300
-    signature = ADMIN.sign(message)
-    public = ADMIN.private_key.public_key()
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for _ in range(200):
-            public.verify(signature, message)
-        count += 200
-    return count
 
 
 def bare_rate(jobs: int, seconds: float = 3.0) -> float:
     """Ed25519 verifications per second with ``jobs`` processes in parallel."""
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         start = time.perf_counter()
-        counts = pool.map(_verify_loop, [seconds] * jobs)
+        counts = pool.map(ed25519_verify_loop, [seconds] * jobs)
         elapsed = time.perf_counter() - start
     return sum(counts) / max(elapsed, seconds)
 

@@ -143,3 +143,12 @@ def load_key_file(path: Path) -> KeyPair:
     if body.get("key") != pair.key_id:
         raise FormatError("key file", f"{path}: key id does not match the private key", field="key")
     return pair
+
+
+def ensure_key(path: Path, name: str) -> KeyPair:
+    """The key in ``path``, generated (mode 0600) when the file does not exist."""
+    if path.exists():
+        return load_key_file(path)
+    pair = KeyPair.generate(name)
+    save_key_file(path, pair)
+    return pair

@@ -54,7 +54,7 @@ from ledger.domain.plans import DEMO_GRADE_RATIOS, parse_plan_rows, plan_entries
 from ledger.domain.registry import RESULT_CATEGORIES
 from ledger.domain.state import BEIJING, Case, DomainState, result_is_problem
 from ledger.errors import FormatError, LedgerError, NotFoundError, RuleError
-from ledger.keys import KeyPair, load_key_file, save_key_file
+from ledger.keys import KeyPair, ensure_key, load_key_file
 from ledger.replay import LogState
 from ledger.sample import (
     sample_conflicts,
@@ -138,15 +138,6 @@ class SeasonError(LedgerError):
 
 # ---------------------------------------------------------------------------
 # Key files and draw secrets
-
-
-def ensure_key(path: Path, name: str) -> KeyPair:
-    """The key in ``path``, generated (mode 0600) when the file does not exist."""
-    if path.exists():
-        return load_key_file(path)
-    pair = KeyPair.generate(name)
-    save_key_file(path, pair)
-    return pair
 
 
 def key_registration(

@@ -20,7 +20,7 @@ from ledger.commands import sign_command
 from ledger.config import Settings
 from ledger.entries import leaf_hash
 from ledger.errors import RuleError
-from ledger.keys import KeyPair, load_key_file, save_key_file
+from ledger.keys import ensure_key
 from ledger.store.backend import Backend
 from ledger.store.ledger import Ledger
 from ledger.times import format_time, now_utc
@@ -31,14 +31,6 @@ class InitResult:
     vkey: str
     genesis_hash: str
     key_files: dict[str, Path] = field(default_factory=dict)
-
-
-def _key(path: Path, name: str) -> KeyPair:
-    if path.exists():
-        return load_key_file(path)
-    pair = KeyPair.generate(name)
-    save_key_file(path, pair)
-    return pair
 
 
 def initialise(
@@ -63,9 +55,9 @@ def initialise(
             field="SPOTCHECK_DATABASE_URL",
         )
     keys = settings.keys_dir
-    root = _key(keys / "root.key", "root")
-    admin = _key(keys / "admin.key", "admin")
-    log_key = _key(settings.log_key_file, "log")
+    root = ensure_key(keys / "root.key", "root")
+    admin = ensure_key(keys / "admin.key", "admin")
+    log_key = ensure_key(settings.log_key_file, "log")
     signer = NoteSigner(log_key.private_key, origin)
     ledger = Ledger(backend, signer=signer, clock=clock)
     receipt = ledger.genesis(
