@@ -42,16 +42,26 @@ err = Console(stderr=True)
 ServerOpt = Annotated[str | None, typer.Option("--server", help="Server URL; default: local store")]
 
 
+ReceiptsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--receipts", help="Folder where each write's receipt (A8) is kept as <index>.json"
+    ),
+]
+
+
 class _State:
     server: str | None = None
+    receipts: Path | None = None
 
 
 state = _State()
 
 
 @app.callback()
-def _main(server: ServerOpt = None) -> None:
+def _main(server: ServerOpt = None, receipts: ReceiptsOpt = None) -> None:
     state.server = server
+    state.receipts = receipts
 
 
 def settings() -> Settings:
@@ -84,15 +94,24 @@ def signed(signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
     return sign_command(pair, action, args, issued_at=now_utc())
 
 
-def submit(signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
-    receipt = client().submit(signed(signer, action, args))
+def keep(receipt: dict[str, Any], *, quiet: bool = False) -> dict[str, Any]:
+    """Print a receipt's one line and, with ``--receipts DIR``, save it for offline checks."""
     entry = receipt["entry"]
-    console.print(
-        f"appended entry {receipt['index']} {entry['type']} to {entry['stream']} "
-        f"(leaf {receipt['leaf_hash'][:16]}…)",
-        highlight=False,
-    )
+    if state.receipts is not None:
+        state.receipts.mkdir(parents=True, exist_ok=True)
+        path = state.receipts / f"{receipt['index']}.json"
+        path.write_text(json.dumps(receipt, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if not quiet:
+        console.print(
+            f"appended entry {receipt['index']} {entry['type']} to {entry['stream']} "
+            f"(leaf {receipt['leaf_hash'][:16]}…)",
+            highlight=False,
+        )
     return receipt
+
+
+def submit(signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
+    return keep(client().submit(signed(signer, action, args)))
 
 
 # -- init -----------------------------------------------------------------------

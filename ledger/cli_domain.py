@@ -112,11 +112,7 @@ def _view(client: Any) -> tuple[LogState, DomainState]:
 def _send(client: Any, signer: Path, action: str, args: dict[str, Any]) -> dict[str, Any]:
     """Sign ``action`` with ``signer``, submit it, print the receipt's one line."""
     cli = _cli()
-    receipt: dict[str, Any] = client.submit(cli.signed(signer, action, args))
-    entry = receipt["entry"]
-    cli.console.print(f"appended entry {receipt['index']} {entry['type']} to {entry['stream']} "
-                      f"(leaf {receipt['leaf_hash'][:16]}…)", highlight=False)
-    return receipt
+    return cli.keep(client.submit(cli.signed(signer, action, args)))
 
 
 def _problem_table(title: str, columns: tuple[str, str], problems: list[Problem]) -> None:
@@ -562,9 +558,10 @@ def sample(
         for outcome in client.ledger.submit_many(result.commands):
             if isinstance(outcome, LedgerError):
                 raise outcome
+            cli.keep(outcome, quiet=True)
     else:
         for command in result.commands:
-            client.submit(command)
+            cli.keep(client.submit(command), quiet=True)
     table = Table(title=f"sample loaded ({len(result.commands)} commands)")
     table.add_column("what")
     table.add_column("added")

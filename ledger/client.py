@@ -68,6 +68,19 @@ class LocalClient:
         return [data for _, data in self.ledger.entries(start, end)]
 
 
+class RemoteError(LedgerError):
+    """A refusal the server sent as an RFC 9457 problem; ``str()`` is its ``detail`` as sent."""
+
+    def __init__(self, status: int, problem: dict[str, Any], detail: str) -> None:
+        super().__init__(str(problem.get("rule", "http")), detail,
+                         field=problem.get("field"), index=problem.get("index"))
+        self.status = status
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 class HttpClient:
     """Talks to ``spotcheck serve`` through the A10 API."""
 
@@ -89,16 +102,12 @@ class HttpClient:
             problem = response.json()
         except ValueError:
             problem = {"detail": response.text}
-        error = LedgerError(
-            str(problem.get("rule", "http")),
-            str(problem.get("detail", response.reason_phrase)),
-            field=problem.get("field"),
-            index=problem.get("index"),
-        )
-        error.status = response.status_code
+        if not isinstance(problem, dict):
+            problem = {"detail": str(problem)}
+        detail = str(problem.get("detail") or response.reason_phrase)
         if response.status_code >= 500:
-            raise StoreError("http", str(problem.get("detail", response.text)))
-        raise error
+            raise StoreError(str(problem.get("rule", "http")), detail)
+        raise RemoteError(response.status_code, problem, detail)
 
     def submit(self, command: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post("/v1/commands", json=command)

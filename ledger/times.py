@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from ledger.errors import FormatError
 
@@ -40,6 +41,28 @@ def parse_date(text: object, field: str = "date") -> date:
         raise FormatError("A1 date", f"{text!r} is not a real date", field=field) from None
 
 
+CLOCK_OFFSET_VAR = "SPOTCHECK_CLOCK_OFFSET"
+
+
+def clock_offset() -> timedelta:
+    """``SPOTCHECK_CLOCK_OFFSET`` (whole seconds, may be negative), read at each call.
+
+    For demonstrations and tests that replay a past season (the seed's 2023
+    plan can only be inspected inside its 2023 task windows): the server and
+    the clients that sign for it shift their clocks by the same amount, so
+    the A3 skew rule still holds. Never set it in production: the log would
+    claim times that did not happen (``/healthz`` reports it).
+    """
+    text = os.environ.get(CLOCK_OFFSET_VAR, "").strip()
+    if not text:
+        return timedelta(0)
+    try:
+        return timedelta(seconds=int(text))
+    except ValueError:
+        raise FormatError("B6 settings", "must be a whole number of seconds",
+                          field=CLOCK_OFFSET_VAR) from None
+
+
 def now_utc() -> datetime:
-    """The server clock (the only clock the write side reads)."""
-    return datetime.now(UTC)
+    """The clock of the write side and of signing clients (A3, A4 ``logged_at``)."""
+    return datetime.now(UTC) + clock_offset()

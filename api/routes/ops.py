@@ -15,20 +15,28 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from api.deps import ServicesDep
 from api.problems import problem_responses
 from ledger.errors import StoreError
+from ledger.times import clock_offset
 
 router = APIRouter(tags=["ops"])
 
 _STATUS = {"type": "object", "required": ["status"],
            "properties": {"status": {"type": "string"}, "size": {"type": "integer"},
                           "writes": {"type": "boolean",
-                                     "description": "false: no log key, read-only"}}}
+                                     "description": "false: no log key, read-only"},
+                          "clock_offset_seconds": {
+                              "type": "integer",
+                              "description": "SPOTCHECK_CLOCK_OFFSET when set (demos only)"}}}
 
 
 @router.get("/healthz", summary="Liveness", response_class=JSONResponse,
             responses={200: {"description": "Alive", "content": {
                 "application/json": {"schema": _STATUS}}}})
 def healthz() -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    body: dict[str, object] = {"status": "ok"}
+    offset = int(clock_offset().total_seconds())
+    if offset:
+        body["clock_offset_seconds"] = offset
+    return JSONResponse(body)
 
 
 @router.get("/readyz", summary="Readiness: the store answers and the writer runs",

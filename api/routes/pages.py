@@ -30,7 +30,6 @@ from __future__ import annotations
 import secrets
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -68,6 +67,7 @@ from ledger.errors import NotFoundError
 from ledger.store.export import export_bundle
 from ledger.store.ledger import Ledger
 from ledger.store.projection_runner import parse_stored_entry
+from ledger.times import now_utc
 from projections.register import public_register
 
 __all__ = ["PagesState", "install", "router"]
@@ -275,7 +275,7 @@ def _session(request: Request, ledger: Ledger, pages: PagesState) -> Login | Non
         return None
     ledger.catch_up()
     try:
-        return discipline_key(ledger.log.keys, key_id, datetime.now(UTC))
+        return discipline_key(ledger.log.keys, key_id, now_utc())
     except LoginRefused:
         return None
 
@@ -337,7 +337,7 @@ async def login(request: Request, ledger: LedgerDep, pages: PagesDep) -> Respons
         ledger.catch_up()
         return check_login(ledger.log.keys, pages.challenges,
                            challenge=_field(form, "challenge"), key_id=_field(form, "key"),
-                           signature=_field(form, "signature"), now=datetime.now(UTC))
+                           signature=_field(form, "signature"), now=now_utc())
 
     try:
         accepted = await run_in_threadpool(attempt)
