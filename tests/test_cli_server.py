@@ -78,16 +78,25 @@ def test_seed_plan_through_the_cli_client(env: dict[str, str], tmp_path: Path) -
         cli("sample", "--enterprises", "120", "--inspectors", "24")
         planner = keys / "planner.key"
         parties = {dept: person(f"party-{dept}", "draw_party", department=dept)
-                   for dept in ("AJJ", "TJJ", "SCJGJ")}
-        cli("draw", "schedule", "联202301-001", "--draw-id", "D1", "--signer", str(planner),
-            *[x for d, p in parties.items() for x in ("--party", f"{d}={p}")])
-        for step in ("commit", "reveal"):
-            for dept, path in parties.items():
-                cli("draw", step, "D1", "--party", dept, "--signer", str(path))
+                   for dept in ("AJJ", "TJJ", "SCJGJ", "SWJ", "QXJ")}
+        # the three tasks of the seed's plan, each drawn with its departments as parties
+        tasks = {"D1": ("联202301-001", ["AJJ", "TJJ", "SCJGJ"]),
+                 "D2": ("联202302-002", ["AJJ", "SWJ", "QXJ"]),
+                 "D3": ("联202303-003", ["AJJ", "SCJGJ"])}
+        for draw_id, (task_id, depts) in tasks.items():
+            cli("draw", "schedule", task_id, "--draw-id", draw_id, "--signer", str(planner),
+                *[x for d in depts for x in ("--party", f"{d}={parties[d]}")])
+            for step in ("commit", "reveal"):
+                for dept in depts:
+                    cli("draw", step, draw_id, "--party", dept, "--signer", str(parties[dept]))
+            cli("draw", "show", draw_id)
 
         log, state = _state(url)
-        draw = log.draw("D1")
-        assert draw is not None and draw.performed is not None
+        for draw_id, (task_id, depts) in tasks.items():
+            draw = log.draw(draw_id)
+            assert draw is not None and draw.performed is not None
+            assert draw.scheduled["task_id"] == task_id
+            assert sorted(draw.scheduled["required_departments"]) == sorted(depts)
         case = next(c for c in state.cases.values() if c.case_id.startswith("D1:"))
         team = list(case.team)
         assert len(team) >= 2
