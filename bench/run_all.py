@@ -31,6 +31,11 @@ def _rows(name: str) -> list[dict[str, object]]:
     return list(json.loads(path.read_text())["rows"]) if path.exists() else []
 
 
+def _ratio(row: dict[str, object], figure: str, baseline: str) -> float:
+    """The ratio from the unrounded figures (a rounded ratio could pass a target it misses)."""
+    return float(str(row[figure])) / float(str(row[baseline]))
+
+
 def _targets() -> str:
     """One line per target of the issues: the figure, its baseline ratio, met or not."""
     lines = ["| target (issue) | measured | met |", "|---|---|---|"]
@@ -40,16 +45,16 @@ def _targets() -> str:
 
     for row in _rows("append"):
         if row.get("batch") == 100:
-            ratio = float(str(row["ratio"]))
+            ratio = _ratio(row, "signed_entries_per_s", "raw_eventsourcing_per_s")
             add(f"batched signed appends >= 40% of raw eventsourcing ({row['backend']}, 1/7)",
                 f"{row['signed_entries_per_s']}/s vs {row['raw_eventsourcing_per_s']}/s = "
                 f"{ratio:.2f}", ratio >= 0.4)
     for row in _rows("draw"):
-        ratio = float(str(row["ratio_draw_vs_bare"]))
+        ratio = _ratio(row, "stratified_draw_s", "bare_sha256_s")
         add("stratified draw of 10^6 candidates within 3x bare SHA-256 (2/7)",
-            f"{row['stratified_draw_s']} s vs {row['bare_sha256_s']} s = {ratio}x", ratio <= 3)
+            f"{row['stratified_draw_s']} s vs {row['bare_sha256_s']} s = {ratio:.2f}x", ratio <= 3)
     for row in _rows("projections"):
-        ratio = float(str(row["rebuild_all_vs_bare"]))
+        ratio = _ratio(row, "rebuild_all_per_s", "bare_read_per_s")
         add("projection rebuild >= 30% of the bare read rate (3/7)",
             f"{row['rebuild_all_per_s']}/s vs {row['bare_read_per_s']}/s = {ratio:.2f}",
             ratio >= 0.3)
@@ -60,10 +65,10 @@ def _targets() -> str:
             add(f"{row['load']} p99 < {limit} ms at {row['offered_per_s']} req/s (4/7)",
                 f"p99 {p99} ms at {row['achieved_per_s']} req/s", p99 < limit)
     for row in _rows("verify"):
-        ratio = float(str(row["ratio"]))
+        ratio = _ratio(row, "verify_entries_per_s", "bare_ed25519_verify_per_s")
         add("verify >= 60% of the bare Ed25519 rate on all cores (5/7)",
             f"{row['verify_entries_per_s']}/s vs {row['bare_ed25519_verify_per_s']}/s = "
-            f"{ratio:.2f}", ratio >= 0.6)
+            f"{ratio:.3f}", ratio >= 0.6)
     for row in _rows("scale"):
         if row.get("entries") == 1_000_000:
             worst = max(float(str(row["inclusion_ms_p99"])), float(str(row["consistency_ms_p99"])))
