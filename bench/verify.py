@@ -1,9 +1,12 @@
 """Verify-tool throughput on a 200,000-entry bundle vs the bare Ed25519 ceiling.
 
-Usage: ``python bench/verify.py [--n 200000] [--jobs 2]``
+Usage: ``python bench/verify.py [--n 200000] [--jobs 2] [--season-enterprises 32000]``
 
-In the same run: (1) writes a log of N signed ``keys.register`` commands
-through the real store (batches of 1000) and exports it as a bundle;
+In the same run: (1) writes two logs through the real store and exports
+them as bundles — N signed ``keys.register`` commands (the worst case: every
+entry registers a key, whose public key the verifier must decode and check),
+and a season of about 200,000 domain entries (registries, draws, cases with
+inspections, findings, publications; ``bench/projections.py``'s generator);
 (2) measures the bare Ed25519 verify rate of ``cryptography`` on all cores
 (one process per core, each verifying the same 300-byte message for a fixed
 time); (3) times ``spotcheck-verify bundle`` (``verify_bundle``) on the bundle
@@ -58,27 +61,60 @@ def build_bundle(n: int, out: Path) -> None:
         ledger.backend.close()
 
 
+def build_season_bundle(enterprises: int, out: Path) -> str:
+    """A season of domain entries (bench/projections.py's generator); returns its vkey."""
+    from bench.projections import generate
+    from ledger.canonical import parse_canonical
+    from ledger.store.backend import Backend
+    from ledger.store.ledger import Ledger
+
+    with store_url("sqlite") as url:
+        generate(url, enterprises, 500)
+        ledger = Ledger(Backend(url))
+        export_bundle(ledger, out)
+        ledger.backend.close()
+    with (out / "entries.jsonl").open("rb") as lines:
+        genesis = parse_canonical(lines.readline().rstrip(b"\n"))
+    return str(genesis["data"]["log_vkey"])
+
+
+def _timed(bundle: Path, vkey: str, jobs: int) -> tuple[int, float, float]:
+    entries = sum(1 for _ in (bundle / "entries.jsonl").open("rb"))
+    size_mb = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 2**20
+    start = time.perf_counter()
+    verdict = verify_bundle(bundle, vkey, jobs=jobs, progress=False)
+    elapsed = time.perf_counter() - start
+    if not verdict.ok:
+        raise SystemExit(f"bundle did not verify: {verdict.reason}")
+    return entries, size_mb, entries / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--season-enterprises", type=int, default=32_000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
+    rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = Path(tmp) / "bundle"
-        build_bundle(args.n, bundle)
-        size_mb = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 2**20
+        keys_bundle, season_bundle = Path(tmp) / "keys", Path(tmp) / "season"
+        build_bundle(args.n, keys_bundle)
+        season_vkey = build_season_bundle(args.season_enterprises, season_bundle)
         ceiling = bare_rate(args.jobs)
-        start = time.perf_counter()
-        verdict = verify_bundle(bundle, LOG.vkey, jobs=args.jobs, progress=False)
-        elapsed = time.perf_counter() - start
-        if not verdict.ok:
-            raise SystemExit(f"bundle did not verify: {verdict.reason}")
-    rate = args.n / elapsed
-    record("verify", [{
-        "entries": args.n, "bundle_mib": round(size_mb, 1), "jobs": args.jobs,
-        "verify_entries_per_s": round(rate), "bare_ed25519_verify_per_s": round(ceiling),
-        "ratio": round(rate / ceiling, 2), "target": ">= 0.6",
-    }])
+        for workload, bundle, vkey in (("keys.register only", keys_bundle, LOG.vkey),
+                                       ("season mix", season_bundle, season_vkey)):
+            entries, size_mb, rate = _timed(bundle, vkey, args.jobs)
+            rows.append({
+                "workload": workload, "entries": entries, "bundle_mib": round(size_mb, 1),
+                "jobs": args.jobs, "verify_entries_per_s": round(rate),
+                "bare_ed25519_verify_per_s": round(ceiling),
+                "ratio": round(rate / ceiling, 3), "target": ">= 0.6",
+            })
+    record("verify", rows, note=(
+        "Two workloads, the same bare ceiling (one process per core verifying Ed25519 "
+        "signatures for 3 s, measured in the same run). 'keys.register only' is the worst "
+        "case: every entry registers a key whose public key the verifier decodes and "
+        "checks; 'season mix' is what this system's logs hold (registries, draws, cases)."))
 
 
 if __name__ == "__main__":
