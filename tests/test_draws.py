@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from ledger.domain.draws import (
     check_commit_reveal,
     check_schedule,
-    draw_checkpoint_size,
     inspector_order,
     parse_schedule,
     perform_draw,
     replacement_after_recusal,
-    replay_draw,
 )
 from ledger.domain.sampling import draw_seed
-from ledger.errors import AuthorityError, FormatError, RuleError
+from ledger.errors import FormatError, RuleError
+from ledger.replay import LogState
 
 BUNDLES = Path(__file__).parent / "vectors" / "bundles"
 ROOT = hashlib.sha256(b"test checkpoint root").hexdigest()
@@ -51,8 +50,12 @@ def load_bundle(name: str) -> tuple[list[bytes], list[dict]]:
     return lines, [json.loads(line) for line in lines]
 
 
-def root_of(lines: list[bytes]):
-    return lambda size: merkle_root(lines[:size]).hex()
+def replayed(lines: list[bytes]) -> LogState:
+    """The Part A replay (the one the store and the verifier run) over ``lines``."""
+    state = LogState()
+    for index, line in enumerate(lines):
+        state.apply(line, index=index)
+    return state
 
 
 def draw_entries(entries: list[dict], draw_id: str = "D1") -> list[dict]:
@@ -109,8 +112,10 @@ def test_bundle_d1_replays_to_entry_26():
     assert [e["index"] for e in stream] == list(range(19, 27))
     performed = entries[26]
     assert performed["type"] == "DrawPerformed"
-    assert draw_checkpoint_size(stream) == 23
-    assert replay_draw(stream, root_of(lines)) == performed["data"]
+    draw = replayed(lines[:26]).draw("D1")
+    assert draw is not None and draw.commit_checkpoint is not None
+    assert draw.commit_checkpoint[0] == 23
+    assert draw.expected_performed() == performed["data"]
     # perform_draw directly, from the parts
     reveals = {e["data"]["party"]: e["data"]["secret"] for e in entries[23:26]}
     root = merkle_root(lines[:23]).hex()
@@ -141,11 +146,12 @@ def test_bundle_d1_confirms_the_required_department_order():
 
 def test_bundle_wrong_checkpoint_size():
     lines, entries = load_bundle("wrong_checkpoint_size")
-    stream = draw_entries(entries)
     found = entries[26]["data"]
     assert found["checkpoint"]["size"] == 22
-    assert replay_draw(stream, root_of(lines)) != found
-    assert draw_checkpoint_size(stream) == 23
+    draw = replayed(lines[:26]).draw("D1")
+    assert draw is not None and draw.commit_checkpoint is not None
+    assert draw.expected_performed() != found
+    assert draw.commit_checkpoint[0] == 23
     # It is consistent with itself at size 22: only the checkpoint size is wrong.
     reveals = {e["data"]["party"]: e["data"]["secret"] for e in entries[23:26]}
     assert perform_draw(entries[19]["data"], reveals, 22, merkle_root(lines[:22]).hex()) == found
@@ -156,7 +162,9 @@ def test_bundle_wrong_checkpoint_size():
 )
 def test_altered_bundles_differ_from_the_replay(bundle, part):
     lines, entries = load_bundle(bundle)
-    expected = replay_draw(draw_entries(entries), root_of(lines))
+    draw = replayed(lines[:26]).draw("D1")
+    assert draw is not None
+    expected = draw.expected_performed()
     found = entries[26]["data"]
     assert expected != found
     assert expected[part] != found[part]
@@ -166,11 +174,11 @@ def test_altered_bundles_differ_from_the_replay(bundle, part):
 
 
 def test_bundle_reveal_mismatch_names_entry_23():
-    lines, entries = load_bundle("reveal_mismatch")
+    lines, _ = load_bundle("reveal_mismatch")
     with pytest.raises(RuleError, match="commitment") as err:
-        replay_draw(draw_entries(entries), root_of(lines))
+        replayed(lines[:24])
     assert err.value.index == 23
-    assert err.value.rule == "draw.reveal_matches_commitment"
+    assert err.value.rule == "A11 reveal matches commitment"
 
 
 def test_check_commit_reveal():
@@ -187,129 +195,6 @@ def test_check_commit_reveal():
             entries[20]["data"]["commitment"].upper(), entries[23]["data"]["secret"]
         )
     assert err.value.field == "commitment"
-
-
-# ---------------------------------------------------------------------------
-# Replay rules (A11 "Rules a verifier checks")
-
-
-def synthetic_stream(data: dict | None = None) -> list[dict]:
-    data = data or schedule()
-    keys = {p["party"]: p["key"] for p in data["parties"]}
-    stream = [{"index": 100, "type": "DrawScheduled", "data": data, "command": {"key": "planner"}}]
-    for i, (party, value) in enumerate(REVEALS.items()):
-        stream.append(
-            {
-                "index": 101 + i,
-                "type": "DrawCommitted",
-                "data": {
-                    "draw_id": data["draw_id"],
-                    "party": party,
-                    "commitment": secret_commit(value),
-                },
-                "command": {"key": keys[party]},
-            }
-        )
-    for i, (party, value) in enumerate(REVEALS.items()):
-        stream.append(
-            {
-                "index": 110 + i,
-                "type": "DrawRevealed",
-                "data": {"draw_id": data["draw_id"], "party": party, "secret": value},
-                "command": {"key": keys[party]},
-            }
-        )
-    return stream
-
-
-def secret_commit(secret_hex: str) -> str:
-    return hashlib.sha256(bytes.fromhex(secret_hex)).hexdigest()
-
-
-def test_replay_of_a_synthetic_stream():
-    stream = synthetic_stream()
-    roots = {}
-
-    def root_at(size):
-        roots[size] = ROOT
-        return ROOT
-
-    result = replay_draw(stream, root_at)
-    assert roots == {103: ROOT}  # last DrawCommitted is index 102
-    assert result == perform_draw(schedule(), REVEALS, 103, ROOT)
-    # entries after DrawPerformed / DrawVoided are not read
-    tail = [{"index": 120, "type": "DrawVoided", "data": {}}, {"index": 121, "type": "Junk"}]
-    assert replay_draw(stream + tail, root_at) == result
-
-
-def mutate(stream, position, **changes):
-    stream = copy.deepcopy(stream)
-    for key, value in changes.items():
-        if key == "data":
-            stream[position]["data"].update(value)
-        else:
-            stream[position][key] = value
-    return stream
-
-
-@pytest.mark.parametrize(
-    ("make", "error", "index", "rule"),
-    [
-        # a commitment after the first reveal
-        (
-            lambda s: [*s[:3], s[3], s[2] | {"index": 112}, s[4]],
-            RuleError,
-            112,
-            "draw.commit_before_reveal",
-        ),
-        # a reveal without commitment
-        (lambda s: [s[0], s[1], s[3], s[4]], RuleError, 111, "draw.commit_before_reveal"),
-        # committed twice
-        (lambda s: [*s[:3], s[2] | {"index": 105}, *s[3:]], RuleError, 105, "draw.commit_once"),
-        # revealed twice
-        (lambda s: [*s, s[4] | {"index": 115}], RuleError, 115, "draw.reveal_once"),
-        # signed by another key than the one named for the party
-        (lambda s: mutate(s, 1, command={"key": "k2"}), AuthorityError, 101, "draw.named_key"),
-        # a party not in DrawScheduled
-        (lambda s: mutate(s, 2, data={"party": "D-Z"}), RuleError, 102, "draw.parties"),
-        # another draw's entry
-        (lambda s: mutate(s, 3, data={"draw_id": "T2"}), FormatError, 110, "draw.replay"),
-        # an entry type that has no place in a draw stream
-        (lambda s: mutate(s, 3, type="CaseOpened"), FormatError, 110, "draw.replay"),
-        # a malformed commitment
-        (lambda s: mutate(s, 1, data={"commitment": "00"}), FormatError, 101, "draw.commitment"),
-        # a reveal that does not match
-        (
-            lambda s: mutate(s, 4, data={"secret": secret("other")}),
-            RuleError,
-            111,
-            "draw.reveal_matches_commitment",
-        ),
-        # the stream does not start with DrawScheduled
-        (lambda s: s[1:], FormatError, 101, "draw.replay"),
-        # malformed DrawScheduled data
-        (lambda s: mutate(s, 0, data={"team_size": 0}), FormatError, 100, "draw.team_size"),
-    ],
-)
-def test_replay_refuses(make, error, index, rule):
-    with pytest.raises(error) as err:
-        replay_draw(make(synthetic_stream()), lambda size: ROOT)
-    assert type(err.value) is error
-    assert err.value.index == index
-    assert err.value.rule == rule
-
-
-def test_replay_needs_every_reveal():
-    stream = synthetic_stream()
-    with pytest.raises(RuleError, match="'D-Y'") as err:
-        replay_draw(stream[:-1], lambda size: ROOT)
-    assert err.value.rule == "draw.reveals_complete"
-    with pytest.raises(RuleError):
-        replay_draw(stream[:1], lambda size: ROOT)
-    with pytest.raises(RuleError):
-        draw_checkpoint_size(stream[:1])
-    with pytest.raises(FormatError):
-        replay_draw([], lambda size: ROOT)
 
 
 # ---------------------------------------------------------------------------

@@ -8,16 +8,16 @@ appends ``DrawPerformed`` and any verifier replays it to the same bytes:
 
 * :func:`perform_draw`: seed, per-stratum selection and teams (A11
   ``DrawPerformed`` data), by ``vectors/draw/README.md`` §3 and C3;
-* :func:`replay_draw`: the same from the draw stream's entries, checking
-  commit-before-reveal, the parties' keys and each reveal against its
-  commitment (A11 "Rules a verifier checks");
 * :func:`replacement_after_recusal`: the drawn replacement after a late
   recusal (回避, C3).
 
 Standard library and ``ledger.errors`` only; no clock, no randomness, no
-floats.  Malformed data raises ``FormatError``, a broken draw rule
-``RuleError`` and a wrong signer ``AuthorityError``, each naming the field
-(and the entry index where there is one).
+floats.  Malformed data raises ``FormatError`` and a broken draw rule
+``RuleError``, each naming the field
+(and the entry index where there is one).  The rules a verifier checks on a
+draw's entries (commit before reveal, named keys, reveals matching) are
+applied, in log order, by ``ledger.replay.LogState``, which calls
+:func:`perform_draw` for ``DrawPerformed``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from ledger.domain.sampling import (
     stratified_selection,
     ticket_order,
 )
-from ledger.errors import AuthorityError, FormatError, RuleError
+from ledger.errors import FormatError, RuleError
 
 __all__ = [
     "ENTERPRISES_LABEL",
@@ -43,13 +43,11 @@ __all__ = [
     "Schedule",
     "check_commit_reveal",
     "check_schedule",
-    "draw_checkpoint_size",
     "inspector_order",
     "inspectors_label",
     "parse_schedule",
     "perform_draw",
     "replacement_after_recusal",
-    "replay_draw",
 ]
 
 #: Seed label of the enterprise selection (README §3 "Inputs").
@@ -251,8 +249,8 @@ def perform_draw(
 
     ``scheduled`` is the ``DrawScheduled`` data, ``reveals`` maps every
     party to its revealed secret (64 lowercase hex), and the checkpoint is
-    the tree at the size just after the last ``DrawCommitted``
-    (:func:`draw_checkpoint_size`) with its root in lowercase hex.
+    the tree at the size just after the last ``DrawCommitted`` (its index
+    + 1) with its root in lowercase hex.
 
     1. ``seed`` = :func:`~ledger.domain.sampling.draw_seed` with label
        ``enterprises``;
@@ -467,165 +465,6 @@ def replacement_after_recusal(
 # Replay from entries (A11 "Rules a verifier checks")
 
 
-def draw_checkpoint_size(entries: Sequence[Mapping[str, object]]) -> int:
-    """Tree size of a draw's checkpoint: index of the last ``DrawCommitted`` + 1 (A11).
-
-    Stops at the first ``DrawPerformed`` or ``DrawVoided``.  Raises
-    ``RuleError`` when there is no commitment.
-    """
-    size: int | None = None
-    for entry in entries:
-        kind = entry.get("type")
-        if kind in ("DrawPerformed", "DrawVoided"):
-            break
-        if kind == "DrawCommitted":
-            size = _index(entry) + 1
-    if size is None:
-        raise RuleError("draw.commitments", "the draw has no DrawCommitted entry")
-    return size
-
-
-def replay_draw(
-    entries: Sequence[Mapping[str, object]],
-    root_at: Callable[[int], str],
-) -> dict[str, Any]:
-    """Replay a draw from its stream's entries: the expected ``DrawPerformed`` data (A11).
-
-    ``entries`` are the draw stream's entries (objects with ``index``,
-    ``type``, ``data`` and optionally ``command``) in log order, starting
-    with ``DrawScheduled``.  Processing stops at the first ``DrawPerformed``
-    or ``DrawVoided``; the caller compares the ``DrawPerformed`` it found
-    with the result.  ``root_at(size)`` returns the lowercase hex Merkle root
-    of the log at ``size`` (the verifier computes it from the log).
-
-    Steps, each failure naming the entry index:
-
-    1. the first entry is ``DrawScheduled``; its data is checked
-       (:func:`parse_schedule`);
-    2. every entry carries the draw's ``draw_id`` and is ``DrawCommitted``
-       or ``DrawRevealed`` (``FormatError`` otherwise);
-    3. each party commits once and reveals once, no commitment comes after a
-       reveal, and a reveal needs the party's commitment (``RuleError``);
-    4. when the entry carries its command, the signing key is the one named
-       for the party (``AuthorityError``); signatures are checked elsewhere;
-    5. each reveal matches its commitment (:func:`check_commit_reveal`);
-    6. every party has revealed (``RuleError`` ``draw.reveals_complete``);
-    7. :func:`perform_draw` at the checkpoint of size
-       :func:`draw_checkpoint_size` and root ``root_at(size)``.
-    """
-    if not entries:
-        raise FormatError("draw.replay", "no entries", field="entries")
-    first = entries[0]
-    if first.get("type") != "DrawScheduled":
-        raise FormatError(
-            "draw.replay",
-            f"a draw stream starts with DrawScheduled, found {first.get('type')!r}",
-            field="type",
-            index=_index(first),
-        )
-    scheduled = _entry_data(first)
-    try:
-        schedule = parse_schedule(scheduled)
-    except FormatError as exc:
-        raise FormatError(exc.rule, exc.reason, field=exc.field, index=_index(first)) from None
-    keys = schedule.party_keys
-    commitments: dict[str, str] = {}
-    reveals: dict[str, str] = {}
-    last_commit: int | None = None
-    for entry in entries[1:]:
-        kind = entry.get("type")
-        if kind in ("DrawPerformed", "DrawVoided"):
-            break
-        index = _index(entry)
-        data = _entry_data(entry)
-        if data.get("draw_id") != schedule.draw_id:
-            raise FormatError(
-                "draw.replay",
-                f"expected draw {schedule.draw_id!r}, found {data.get('draw_id')!r}",
-                field="draw_id",
-                index=index,
-            )
-        if kind not in ("DrawCommitted", "DrawRevealed"):
-            raise FormatError(
-                "draw.replay",
-                f"unexpected entry type {kind!r} in a draw stream",
-                field="type",
-                index=index,
-            )
-        party = data.get("party")
-        if not isinstance(party, str) or party not in keys:
-            raise RuleError(
-                "draw.parties", f"{party!r} is not a party of the draw", field="party", index=index
-            )
-        _check_signer(entry, keys[party], party, index)
-        if kind == "DrawCommitted":
-            if reveals:
-                raise RuleError(
-                    "draw.commit_before_reveal",
-                    "a commitment after the first reveal",
-                    field="party",
-                    index=index,
-                )
-            if party in commitments:
-                raise RuleError(
-                    "draw.commit_once",
-                    f"party {party!r} committed twice",
-                    field="party",
-                    index=index,
-                )
-            commitment = data.get("commitment")
-            if not isinstance(commitment, str) or not _HEX64.fullmatch(commitment):
-                raise FormatError(
-                    "draw.commitment",
-                    f"expected 64 lowercase hex characters, got {commitment!r}",
-                    field="commitment",
-                    index=index,
-                )
-            commitments[party] = commitment
-            last_commit = index
-        else:
-            if party not in commitments:
-                raise RuleError(
-                    "draw.commit_before_reveal",
-                    f"party {party!r} reveals without a commitment",
-                    field="party",
-                    index=index,
-                )
-            if party in reveals:
-                raise RuleError(
-                    "draw.reveal_once",
-                    f"party {party!r} revealed twice",
-                    field="party",
-                    index=index,
-                )
-            secret = data.get("secret")
-            if not isinstance(secret, str):
-                raise FormatError(
-                    "draw.hex",
-                    f"expected a hex string, got {secret!r}",
-                    field="secret",
-                    index=index,
-                )
-            try:
-                check_commit_reveal(commitments[party], secret)
-            except (FormatError, RuleError) as exc:
-                raise type(exc)(exc.rule, exc.reason, field=exc.field, index=index) from None
-            reveals[party] = secret
-    missing = [p for p, _ in schedule.parties if p not in reveals]
-    if missing or last_commit is None:
-        raise RuleError(
-            "draw.reveals_complete",
-            f"no reveal yet from {', '.join(repr(p) for p in missing)}",
-            field="parties",
-        )
-    size = last_commit + 1
-    return perform_draw(scheduled, reveals, size, root_at(size))
-
-
-# ---------------------------------------------------------------------------
-# helpers
-
-
 def _check_reveals(schedule: Schedule, reveals: Mapping[str, str]) -> None:
     if not isinstance(reveals, Mapping):
         raise FormatError("draw.reveals", "reveals must map party to secret", field="reveals")
@@ -641,16 +480,6 @@ def _check_reveals(schedule: Schedule, reveals: Mapping[str, str]) -> None:
         raise RuleError("draw.reveals_complete", "; ".join(parts), field="reveals")
 
 
-def _check_signer(entry: Mapping[str, object], key: str, party: str, index: int) -> None:
-    command = entry.get("command")
-    if isinstance(command, Mapping) and command.get("key") != key:
-        raise AuthorityError(
-            "draw.named_key",
-            f"party {party!r} must sign with key {key}, found {command.get('key')!r}",
-            field="command.key",
-            index=index,
-        )
-
 
 def _performed_teams(performed: Mapping[str, object]) -> dict[str, list[str]]:
     teams: dict[str, list[str]] = {}
@@ -663,22 +492,6 @@ def _performed_teams(performed: Mapping[str, object]) -> dict[str, list[str]]:
     return teams
 
 
-def _entry_data(entry: Mapping[str, object]) -> Mapping[str, object]:
-    data = entry.get("data")
-    if not isinstance(data, Mapping):
-        raise FormatError(
-            "draw.replay", "entry data must be an object", field="data", index=_index(entry)
-        )
-    return data
-
-
-def _index(entry: Mapping[str, object]) -> int:
-    index = entry.get("index")
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        raise FormatError(
-            "draw.replay", f"entry index must be an integer >= 0, got {index!r}", field="index"
-        )
-    return index
 
 
 def _object(value: object, where: str) -> Mapping[str, object]:
