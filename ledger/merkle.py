@@ -324,6 +324,50 @@ def inclusion_proof(index: int, size: int, reader: HashReader) -> list[bytes]:
     return proof
 
 
+def inclusion_proofs(indexes: Sequence[int], size: int, reader: HashReader) -> list[list[bytes]]:
+    """Return :func:`inclusion_proof` of each of ``indexes`` in the tree of ``size`` leaves.
+
+    For the receipts of a batch: the audit paths of neighbouring leaves share
+    most of their hashes, so each sibling subtree is hashed once and every
+    stored hash is read in one ``read_hashes`` call.  Raises ``ProofError``
+    unless 0 <= index < size for each index.
+    """
+    rule = "A5 inclusion"
+    _check_count(rule, "size", size)
+    paths: list[list[tuple[int, int]]] = []
+    for index in indexes:
+        _check_count(rule, "index", index)
+        if index >= size:
+            raise ProofError(rule, f"index {index} is not in a tree of size {size}")
+        # RFC 9162 §2.1.3.1 PATH: the sibling range at each split, root side first.
+        lo, hi, path = 0, size, []
+        while hi - lo > 1:
+            k = 1 << ((hi - lo - 1).bit_length() - 1)
+            if index < lo + k:
+                path.append((lo + k, hi))
+                hi = lo + k
+            else:
+                path.append((lo, lo + k))
+                lo += k
+        path.reverse()
+        paths.append(path)
+    # Each sibling range is a run of complete subtrees, largest first (_sub_tree_index).
+    parts: dict[tuple[int, int], list[int]] = {}
+    for path in paths:
+        for span in path:
+            if span not in parts:
+                parts[span] = _sub_tree_index(span[0], span[1], [])
+    wanted = sorted({i for need in parts.values() for i in need})
+    stored = dict(zip(wanted, _read(reader, wanted), strict=True))
+    hashes: dict[tuple[int, int], bytes] = {}
+    for span, need in parts.items():
+        h = stored[need[-1]]
+        for i in reversed(need[:-1]):
+            h = node_hash(stored[i], h)
+        hashes[span] = h
+    return [[hashes[span] for span in path] for path in paths]
+
+
 def _leaf_proof_index(lo: int, hi: int, index: int, need: list[int]) -> list[int]:
     """Append the stored indexes that ``_leaf_proof(lo, hi, index)`` consumes."""
     if not lo <= index < hi:

@@ -27,6 +27,7 @@ from ledger.merkle import (
     RootAccumulator,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     leaf_hash,
     node_hash,
     root_from_inclusion,
@@ -603,6 +604,33 @@ def test_property_inclusion(case: tuple[int, int, int], bit: int) -> None:
         bad_leaf = flip(leaf, bit)
     with pytest.raises(ProofError):
         verify_inclusion(index, size, bad_leaf, bad_proof, bad_root)
+
+
+@pytest.mark.parametrize("size", range(1, N_SMALL + 1))
+def test_batch_proofs_equal_the_naive_path(size: int) -> None:
+    counting = CountingReader(SMALL_STORE)
+    proofs = inclusion_proofs(range(size), size, counting)
+    assert counting.calls <= 1
+    assert proofs == [NAIVE.path(index, 0, size) for index in range(size)]
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.integers(1, N_LARGE).flatmap(
+    lambda size: st.tuples(st.just(size), st.lists(st.integers(0, size - 1), max_size=120))
+))
+def test_property_batch_proofs_equal_single_proofs(case: tuple[int, list[int]]) -> None:
+    size, indexes = case
+    counting = CountingReader(LARGE_STORE)
+    proofs = inclusion_proofs(indexes, size, counting)
+    assert counting.calls <= 1
+    assert proofs == [inclusion_proof(i, size, LARGE_STORE) for i in indexes]
+
+
+def test_batch_proofs_bad_arguments() -> None:
+    assert inclusion_proofs([], 5, SMALL_STORE) == []
+    for indexes, size in (([0, 5], 5), ([-1], 5), ([0], -1), ([True], 5)):
+        with pytest.raises(ProofError):
+            inclusion_proofs(indexes, size, SMALL_STORE)
 
 
 @st.composite
