@@ -57,7 +57,8 @@ def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
             for key, child in item.items():
                 if type(key) is not str:
                     raise FormatError("A1 canonical", "member names must be strings", field=where)
-                wide |= _check_string(key, f"{where}.{key}")
+                if not key.isascii():  # ASCII holds no surrogate and nothing beyond the BMP
+                    wide |= _check_string(key, f"{where}.{key}")
                 if type(child) is not str or child.isascii() is False:
                     push((child, f"{where}.{key}", level + 1))
         elif kind is list or kind is tuple:

@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from ledger.errors import FormatError
 
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only, hours 00-23 (``fromisoformat`` of later Pythons reads 24:00 as midnight).
+TIME_PATTERN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
+)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def format_time(moment: datetime) -> str:
@@ -21,12 +24,12 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: object, field: str = "time") -> datetime:
     """Parse an A1 time string into an aware UTC datetime; FormatError names ``field``."""
-    if not isinstance(text, str) or not _TIME.fullmatch(text):
+    if not isinstance(text, str) or not TIME_PATTERN.fullmatch(text):
         raise FormatError(
             "A1 time", "expected RFC 3339 UTC with six fractional digits and Z", field=field
         )
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return datetime.fromisoformat(text)  # the pattern above leaves only ...Z, i.e. UTC
     except ValueError:
         raise FormatError("A1 time", f"{text!r} is not a real time", field=field) from None
 

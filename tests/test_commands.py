@@ -17,6 +17,7 @@ from ledger.commands import (
 )
 from ledger.errors import FormatError, SignatureError
 from ledger.keys import KeyPair, key_id, load_key_file, save_key_file
+from ledger.times import parse_time
 
 T0 = datetime(2023, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -101,3 +102,27 @@ def test_key_file_mode_and_round_trip(tmp_path, pair: KeyPair) -> None:
     assert load_key_file(path).key_id == pair.key_id
     with pytest.raises(FileExistsError):
         save_key_file(path, pair)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-13-01T09:00:00.000000Z",  # month 13
+        "2023-02-29T09:00:00.000000Z",  # not a leap year
+        "2023-01-01T24:00:00.000000Z",  # 24:00 is not an A1 time
+        "2023-01-01T23:59:60.000000Z",  # no leap seconds
+        "2023-01-01T09:00:00Z",  # six fractional digits
+        "2023-01-01T09:00:00.000000+00:00",  # Z only
+        "２０２３-01-01T09:00:00.000000Z",  # ASCII digits only
+    ],
+)
+def test_a1_times_refused(text: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        parse_time(text, field="issued_at")
+    assert caught.value.rule == "A1 time" and caught.value.field == "issued_at"
+
+
+def test_a1_time_parses_as_utc() -> None:
+    moment = parse_time("2024-02-29T23:59:59.999999Z")
+    assert moment == datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(0)
