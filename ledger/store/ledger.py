@@ -30,6 +30,7 @@ from ledger.entries import Entry, entry_bytes, leaf_hash, make_entry
 from ledger.errors import LedgerError, RuleError, StoreError
 from ledger.receipts import make_receipt
 from ledger.replay import LogState
+from ledger.sigcheck import Prechecks
 from ledger.store.backend import Backend
 from ledger.store.recorders import TreeWrite
 from ledger.times import format_time, now_utc
@@ -216,7 +217,7 @@ class Ledger:
     def _submit_once(
         self, commands: Sequence[dict[str, Any]], reports: Mapping[str, bytes]
     ) -> list[Receipt | LedgerError]:
-        with self._writing() as now:
+        with self._writing() as now, self._prechecked(commands):
             results: list[Receipt | LedgerError | tuple[int, bytes]] = []
             staged: list[tuple[Entry, bytes]] = []
             attached: list[tuple[str, int, bytes]] = []
@@ -241,6 +242,24 @@ class Ledger:
             if staged:
                 self._save(staged, attached)
             return self._receipts(results, staged)
+
+    @contextlib.contextmanager
+    def _prechecked(self, commands: Sequence[dict[str, Any]]) -> Iterator[None]:
+        """Verify the batch's signatures on other cores while the ordered pass runs (A3)."""
+        known = self.log.keys
+        prechecks = Prechecks(
+            commands, lambda kid: info.public_key if (info := known.get(kid)) else None
+        )
+        if not len(prechecks):
+            yield
+            return
+        log = self.log
+        log.prechecked = prechecks.lookup
+        try:
+            yield
+        finally:
+            log.prechecked = None
+            prechecks.cancel()
 
     def _commit_pendings(self, groups: Iterable[list[Pending]]) -> list[Receipt]:
         with self._writing() as now:
@@ -326,12 +345,13 @@ class Ledger:
         size = staged[-1][0]["index"] + 1
         reader = _BatchReader(self.backend, self._fresh)
         by_index = {e["index"]: e for e, _ in staged}
+        accepted = [r[0] for r in results if isinstance(r, tuple)]
+        proofs = dict(zip(accepted, merkle.inclusion_proofs(accepted, size, reader), strict=True))
         out: list[Receipt | LedgerError] = []
         for result in results:
             if isinstance(result, tuple):
                 index, data = result
-                proof = merkle.inclusion_proof(index, size, reader)
-                out.append(make_receipt(by_index[index], data, self._note, proof))
+                out.append(make_receipt(by_index[index], data, self._note, proofs[index]))
             else:
                 out.append(result)
         return out
