@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.sampling import (
+    TicketPool,
     check_strata,
     consistent_sample,
     draw_seed,
@@ -95,6 +96,26 @@ def test_fast_path_is_exact_when_six_digit_prefixes_tie():
     for k in ties[:5]:
         for n in (k, k + 1, k + 2):
             assert consistent_sample(seed, ids, n) == [i for i, _ in order[:n]]
+
+
+def test_ticket_pool_order_is_ticket_order_through_ties():
+    # TicketPool.order ranks by the first six digits too; 6000 ids give ties.
+    seed = "tie-seed"
+    ids = [f"9113082100{i:08d}" for i in range(6000)]
+    pool = TicketPool(ids)
+    order = pool.order(seed)
+    expected = [i for i, _ in ticket_order(seed, ids)]
+    assert list(order) == expected
+    assert list(order) == expected  # iterable again, from the front
+    assert list(pool.order("other")) == [i for i, _ in ticket_order("other", ids)]
+
+
+def test_ticket_pool_refuses_what_ticket_order_refuses():
+    for bad in (["a", "a"], ["a", 3], ["\ud800"]):
+        with pytest.raises(FormatError):
+            TicketPool(bad)
+        with pytest.raises(FormatError):
+            ticket_order("s", bad)
 
 
 def test_ids_are_text_used_exactly():
@@ -367,6 +388,15 @@ def test_result_does_not_depend_on_candidate_order(seed, ids, n, data):
     shuffled = data.draw(st.permutations(ids))
     assert consistent_sample(seed, shuffled, n) == consistent_sample(seed, ids, n)
     assert ticket_order(seed, shuffled) == ticket_order(seed, ids)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.text(max_size=20), ids=IDS, n=st.integers(0, 45))
+def test_ticket_pool_prefix_equals_ticket_order(seed, ids, n):
+    order = TicketPool(ids).order(seed)
+    expected = [i for i, _ in ticket_order(seed, ids)]
+    assert [i for i, _ in zip(order, range(n), strict=False)] == expected[:n]
+    assert list(order) == expected
 
 
 @settings(max_examples=150, deadline=None)

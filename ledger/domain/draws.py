@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.domain.sampling import (
+    TicketPool,
     check_strata,
     draw_seed,
     stratified_selection,
@@ -299,14 +300,22 @@ def inspector_order(
     sampler's ticket order of every inspector id, eligible or not.
     """
     schedule = scheduled if isinstance(scheduled, Schedule) else parse_schedule(scheduled)
-    seed = draw_seed(
-        inspectors_label(enterprise),
-        schedule.draw_id,
-        checkpoint_size,
-        checkpoint_root_hex,
+    seed = _inspector_seed(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprise)
+    return [id_ for id_, _ in ticket_order(seed, [x.id for x in schedule.inspectors])]
+
+
+def _inspector_seed(
+    schedule: Schedule,
+    reveals: Mapping[str, str],
+    checkpoint_size: int,
+    checkpoint_root_hex: str,
+    enterprise: str,
+) -> str:
+    """README §3's seed for E's inspector order (label ``inspectors:<enterprise>``)."""
+    return draw_seed(
+        inspectors_label(enterprise), schedule.draw_id, checkpoint_size, checkpoint_root_hex,
         reveals,
     )
-    return [id_ for id_, _ in ticket_order(seed, [x.id for x in schedule.inspectors])]
 
 
 def _draw_teams(
@@ -338,8 +347,12 @@ def _draw_teams(
     loads: dict[str, int] = {}
     target = max(MIN_TEAM, schedule.team_size)
     teams: list[list[str]] = []
+    # inspector_order's order, computed only as far as each team needs
+    pool = TicketPool([x.id for x in schedule.inspectors])
     for enterprise in enterprises:
-        order = inspector_order(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprise)
+        order = pool.order(
+            _inspector_seed(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprise)
+        )
         team: list[str] = []
 
         def eligible(id_: str, enterprise: str = enterprise, team: list[str] = team) -> bool:
@@ -448,7 +461,9 @@ def replacement_after_recusal(
         )
     ):
         department = recused.department
-    for id_ in inspector_order(schedule, reveals, size, root, enterprise):
+    pool = TicketPool([x.id for x in schedule.inspectors])
+    order = pool.order(_inspector_seed(schedule, reveals, size, root, enterprise))
+    for id_ in order:
         x = by_id[id_]
         if (
             x.active
