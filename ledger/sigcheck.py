@@ -21,6 +21,7 @@ import atexit
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -75,12 +76,26 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
+def follow_parent(parent: int) -> None:
+    """Worker initializer: exit when the parent is gone (a ``kill -9`` leaves no orphans)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+
+
 def _pool() -> ProcessPoolExecutor | None:
     """The process-wide pool (``spawn``: the server forks nothing while it runs threads)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None and _workers() > 1:
-            _POOL = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
+            _POOL = ProcessPoolExecutor(
+                _workers(), mp_context=multiprocessing.get_context("spawn"),
+                initializer=follow_parent, initargs=(os.getpid(),),
+            )
             atexit.register(_shutdown)
         return _POOL
 

@@ -33,6 +33,7 @@ LIGHT = [
     "ledger.bundle",
     "ledger.merkle",
     "ledger.checkpoint",
+    "ledger.sigcheck",
     *sorted(f"ledger.domain.{m.name}" for m in pkgutil.iter_modules(ledger.domain.__path__)),
     # The verify tool recomputes reports with projections.registry (B4), lazily.
     *sorted(f"projections.{m.name}" for m in pkgutil.iter_modules(projections.__path__)),

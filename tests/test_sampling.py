@@ -111,7 +111,8 @@ def test_ticket_pool_order_is_ticket_order_through_ties():
 
 
 def test_ticket_pool_refuses_what_ticket_order_refuses():
-    for bad in (["a", "a"], ["a", 3], ["\ud800"]):
+    bad_ids: list[list[Any]] = [["a", "a"], ["a", 3], ["\ud800"]]
+    for bad in bad_ids:
         with pytest.raises(FormatError):
             TicketPool(bad)
         with pytest.raises(FormatError):

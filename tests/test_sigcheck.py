@@ -8,6 +8,11 @@ refused at its index and nothing else changes.
 from __future__ import annotations
 
 import copy
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,3 +85,42 @@ def test_forged_command_in_a_large_batch_is_refused_alone(database_url: str) -> 
         assert error.field == "command.sig"
     assert ledger.log.size == size + len(commands) - 2
     assert ledger.log.prechecked is None
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for a reaper)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+CHILD = """
+import sys, time
+from ledger import sigcheck
+from tests.test_sigcheck import _register
+from tests.store_helpers import ADMIN
+commands = _register("sc-orphan", sigcheck.MIN_BATCH)
+checks = sigcheck.Prechecks(commands, lambda kid: ADMIN.public_key)
+assert checks.lookup(commands[0], ADMIN.public_key) is True
+print(" ".join(str(pid) for pid in sigcheck._POOL._processes), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sigcheck._workers() < 2, reason="one core: no worker pool")
+def test_workers_exit_when_the_parent_is_killed() -> None:
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).parent.parent)
+    try:
+        assert child.stdout is not None
+        workers = [int(pid) for pid in child.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

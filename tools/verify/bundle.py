@@ -49,6 +49,7 @@ from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.errors import FormatError, LedgerError
 from ledger.merkle import RootAccumulator, leaf_hash
 from ledger.replay import LogState
+from ledger.sigcheck import follow_parent
 
 __all__ = [
     "STEPS",
@@ -258,7 +259,10 @@ class LogVerifier:
     def _submit(self, batch: list[Job], keys: dict[int, str], *, last: bool = False) -> None:
         """Send a batch to the pool, or check it here (one job, a small log, a busy pool)."""
         if self._pool is None and self.jobs > 1 and not last:
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=_pool_context())
+            self._pool = ProcessPoolExecutor(
+                self.jobs, mp_context=_pool_context(),
+                initializer=follow_parent, initargs=(os.getpid(),),
+            )
         self._collect(wait=False)
         pool = self._pool
         if pool is None or len(self._pending) >= 2 * self.jobs:
