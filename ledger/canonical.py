@@ -42,7 +42,12 @@ def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
     Raises FormatError naming the JSON path and the rule for floats, integers
     beyond 2^53-1, non-string keys, lone surrogates and other Python types.
     Iterative, with exact-type dispatch: this runs on every command and entry.
+    The common case (plain ``dict``/``list``/``str``/``int``, ASCII member
+    names) is judged without building paths; anything else is walked again
+    with paths, which names the culprit.
     """
+    if depth == 0 and _plain(value):
+        return False
     wide = False
     stack: list[tuple[JSONValue, str, int]] = [(value, path, depth)]
     pop, push = stack.pop, stack.append
@@ -83,6 +88,46 @@ def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
                 "A1 canonical", f"{type(item).__name__} is not a JSON value", field=where
             )
     return wide
+
+
+def _plain(value: JSONValue) -> bool:
+    """True when ``value`` is A1-valid JSON of exact types with ASCII member names.
+
+    No paths, no errors: False sends the caller to the full check.
+    """
+    stack: list[tuple[JSONValue, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, level = pop()
+        kind = type(item)
+        if kind is dict:
+            if level >= MAX_DEPTH:
+                return False
+            for key, child in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                if type(child) is str:
+                    if not child.isascii():
+                        push((child, level + 1))
+                elif type(child) is not bool and child is not None:
+                    push((child, level + 1))
+        elif kind is str:
+            try:
+                item.encode("utf-8")  # lone surrogates fail
+            except UnicodeEncodeError:
+                return False
+        elif kind is list:
+            if level >= MAX_DEPTH:
+                return False
+            for child in item:
+                if type(child) is not str or not child.isascii():
+                    push((child, level + 1))
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
 
 
 def _base(item: JSONValue) -> JSONValue:

@@ -36,7 +36,9 @@ from ledger.keys import b64decode
 Job = tuple[bytes, dict[str, Any]]  # (raw public key, command)
 
 MIN_BATCH = 16  # fewer commands are verified in-line: a round trip costs more
-CHUNK = 10  # commands per worker task: the pass waits for the first one only
+# Commands per worker task: small first (the ordered pass waits for it), then
+# doubling, so a batch of 100 is five tasks and a batch of 1000 about twenty.
+FIRST_CHUNK, MAX_CHUNK = 4, 64
 
 
 def check_signatures(jobs: Sequence[Job]) -> list[bool | None]:
@@ -128,8 +130,10 @@ class Prechecks:
         pool = _pool() if len(jobs) >= MIN_BATCH else None
         if pool is None:
             return
-        for start in range(0, len(jobs), CHUNK):
-            chunk = jobs[start : start + CHUNK]
+        start, size = 0, FIRST_CHUNK
+        while start < len(jobs):
+            chunk = jobs[start : start + size]
+            start, size = start + size, min(2 * size, MAX_CHUNK)
             try:
                 future = pool.submit(check_signatures, [job for _, job in chunk])
             except RuntimeError:  # a broken or shut-down pool: verify in-line

@@ -9,7 +9,14 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical, parse_canonical, parse_json
+from ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    _plain,
+    canonical,
+    check_json_value,
+    parse_canonical,
+    parse_json,
+)
 from ledger.errors import FormatError
 
 # Text without lone surrogates (A1 forbids them), including astral characters.
@@ -88,3 +95,37 @@ def test_parse_json_names_duplicate_member() -> None:
         parse_json(b'{"x":1,"x":2}')
     assert info.value.field == "x"
     assert "duplicate" in str(info.value)
+
+
+# Anything: valid JSON, and what A1 refuses (floats, big integers, lone
+# surrogates, non-string member names, tuples, bytes), nested.
+anything = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+    | st.binary(max_size=2),
+    lambda children: st.lists(children, max_size=4)
+    | st.lists(children, max_size=3).map(tuple)
+    | st.dictionaries(st.text() | st.integers(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _full_check(value: Any) -> bool | None:
+    """The path-building walk alone: False/True (a member name beyond the BMP), None if refused."""
+    try:
+        # depth > 0 skips the fast path (and moves the depth limit by one: these are shallow)
+        return check_json_value(value, depth=1)
+    except FormatError:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(anything)
+def test_fast_path_agrees_with_the_full_check(value: Any) -> None:
+    full = _full_check(value)
+    try:
+        result: bool | None = check_json_value(value)
+    except FormatError:
+        result = None
+    assert result == full
+    if _plain(value):  # the fast path accepts only what the full walk accepts as BMP-only
+        assert full is False
