@@ -74,6 +74,7 @@ def optional_day(data: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and _is_date(value) else None
 
 
+@lru_cache(maxsize=4096)  # a season has few distinct dates and many entries per date
 def _is_date(text: str) -> bool:
     if len(text) != 10:
         return False

@@ -155,17 +155,11 @@ class ComplianceProjection(DictFold[State]):
         },
     )
 
+    last_key = "last"  # the last entry seen, of any type: the report's "now"
+
     def initial(self) -> State:
         return {"registry": new_registry(), "keys": {}, "calendars": {}, "conflicts": [],
                 "draws": {}, "last": None}
-
-    def apply(self, state: State, entry: Entry) -> State:
-        """Dispatch on the type, then remember the entry as the last one seen ("now")."""
-        handler = self.handlers.get(entry["type"])
-        if handler is not None:
-            handler(state, entry)
-        state["last"] = {"index": entry["index"], "logged_at": entry["logged_at"]}
-        return state
 
 
 # ---------------------------------------------------------------------------

@@ -87,11 +87,18 @@ class DictFold(Generic[S]):
     Subclasses set ``name``, ``version`` and ``handlers`` (entry type -> function
     ``(state, entry) -> None`` that updates the state in place) and implement
     :meth:`initial`.
+
+    A subclass that sets ``last_key`` also keeps ``state[last_key]`` =
+    ``{"index", "logged_at"}`` of the last entry folded, whatever its type
+    (a report's "now"). Only the last entry counts, so a runner may skip
+    the entries no handler takes and call :meth:`stamp` with the last entry
+    it read before it stores the state: the state is the same.
     """
 
     name: str = ""
     version: int = 1
     handlers: Mapping[str, Handler] = {}
+    last_key: str | None = None
 
     def initial(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -101,7 +108,14 @@ class DictFold(Generic[S]):
         handler = self.handlers.get(entry["type"])
         if handler is not None:
             handler(state, entry)
+        if self.last_key is not None:
+            self.stamp(state, entry["index"], entry["logged_at"])
         return state
+
+    def stamp(self, state: dict[str, Any], index: int, logged_at: str) -> None:
+        """Record entry ``index``, logged at ``logged_at``, as the last one folded."""
+        if self.last_key is not None:
+            state[self.last_key] = {"index": index, "logged_at": logged_at}
 
     def to_json(self, state: dict[str, Any]) -> JSON:
         return state

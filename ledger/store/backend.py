@@ -88,6 +88,7 @@ class Backend:
 
     def __init__(self, url: str, *, pool_size: int = 2) -> None:
         self.url = StoreURL.parse(url)
+        self.url_text = url  # for another process to open the same store
         self._pg_lock_conn: Any = None
         self._lock_fd: int | None = None
         self.recorder: LedgerSQLiteRecorder | LedgerPostgresRecorder

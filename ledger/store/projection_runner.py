@@ -18,6 +18,30 @@ cannot both apply the same entries; the loser reloads and carries on.
 ``rebuild(name)`` resets a projection to its initial state at position -1 and
 folds it again from index 0 (a progress callback reports ``(done, total)``).
 A stored state whose fold version differs from the code's is rebuilt too.
+``rebuild()`` of several projections on a store of at least
+``parallel_from`` entries uses ``workers`` processes (default
+``os.cpu_count()``): the reset is committed first; the projections are split
+into groups of about equal cost (:data:`COSTS`); each group but the heaviest
+goes to a worker process started with ``spawn`` (a fresh interpreter: no
+connection, lock or thread is inherited) that opens its own connection,
+folds entries ``0 .. head-1`` and sends back the state bytes; this process
+folds the heaviest group meanwhile, then writes every state with its
+position in ONE transaction. Crash safety is that of a catch-up with one
+commit at the end: before it the table holds the reset states (position -1),
+after it every state at the head. A worker's error is raised as
+:class:`ledger.errors.StoreError` with nothing written; a worker that cannot
+start or dies makes this process fold everything itself. As with any
+``spawn`` start, a program that calls ``rebuild()`` must guard its own
+top-level code with ``if __name__ == "__main__"``.
+
+Speed (``bench/projections.py``): only entries of a type some fold handles
+are parsed (the type is read from the canonical bytes' tail); a ``DictFold``
+is called through its handler table directly, and one with a ``last_key``
+(``compliance``'s "now") is stamped with the last entry before each commit
+instead of seeing every entry. With ``orjson`` installed (the ``server``
+extra) it parses entries and encodes states, with checks that keep the
+objects those of ``json.loads`` and the bytes those of
+``projections.fold.state_bytes``; without it the stdlib paths are used.
 
 This module may import the store's libraries; the folds themselves stay on the
 light path (B2).
@@ -27,9 +51,13 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import StoreError
@@ -40,6 +68,8 @@ __all__ = [
     "TABLE",
     "Conflict",
     "ProjectionRunner",
+    "encode_state",
+    "parse_entry",
     "parse_stored_entry",
     "report_at_head",
 ]
@@ -54,13 +84,27 @@ class Conflict(StoreError):
     """Another runner moved a projection's position since this one read it."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot:
     projection: Projection[Any]
-    state: Any
     position: int  # last index applied, -1 before entry 0
     stored_position: int  # the position the table holds
     types: frozenset[str] | None  # entry types the fold handles; None = every type
+    value: Any = None  # the state, once parsed
+    data: bytes | None = field(default=None, repr=False)  # state bytes not parsed yet
+
+    @property
+    def state(self) -> Any:
+        """The state; stored bytes are parsed on first use (a rebuild's states need not be)."""
+        if self.data is not None:
+            self.value = self.projection.from_json(_loads(self.data))
+            self.data = None
+        return self.value
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self.value = value
+        self.data = None
 
 
 def _types_of(projection: Projection[Any]) -> frozenset[str] | None:
@@ -159,6 +203,207 @@ def _entry_type(data: bytes) -> str | None:
     return data[at + len(_TYPE_MARK) : -2].decode()
 
 
+def _optional_orjson() -> Any:
+    """``orjson`` when installed (the ``server`` extra pins it), else None: json is the fallback."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    return orjson
+
+
+_ORJSON = _optional_orjson()
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # UTF-8 beyond the BMP
+
+
+def _loads(data: bytes) -> Any:
+    """Parse canonical JSON bytes (a stored state): ``orjson`` when installed, else json."""
+    if _ORJSON is not None:
+        try:
+            return _ORJSON.loads(data)
+        except _ORJSON.JSONDecodeError:
+            pass  # e.g. an escaped lone surrogate, which json accepts: let json decide
+    return json.loads(data)
+
+
+def parse_entry(data: bytes) -> dict[str, Any]:
+    """The entry object (A4) of stored canonical bytes, as ``json.loads`` would give it.
+
+    With ``orjson`` installed the whole entry is parsed by it (about three
+    times faster than :func:`parse_stored_entry`, which skips the command).
+    The stored entries are canonical JSON (A1): integers within +-(2^53-1),
+    no floats, no duplicate names, so both parsers give equal objects
+    (``tests/test_projection_runner.py`` checks it with hypothesis). Anything
+    ``orjson`` refuses goes to :func:`parse_stored_entry`.
+    """
+    if _ORJSON is not None:
+        try:
+            value = _ORJSON.loads(data)
+        except _ORJSON.JSONDecodeError:
+            value = None
+        if type(value) is dict:
+            return value
+    return parse_stored_entry(data)
+
+
+def encode_state(projection: Projection[Any], state: Any) -> bytes:
+    """The canonical bytes (A1) of a state: ``projections.fold.state_bytes``, faster.
+
+    With ``orjson`` installed: its compact, key-sorted output with integers
+    limited to 53 bits is RFC 8785 byte for byte for the folds' JSON (no
+    floats; same escapes) as long as no member name lies outside the Basic
+    Multilingual Plane (UTF-8 order then differs from UTF-16 order). Bytes
+    with a code point beyond the BMP, and anything ``orjson`` refuses, go to
+    ``state_bytes``. ``tests/test_projection_runner.py`` checks both agree.
+    """
+    if _ORJSON is not None:
+        try:
+            data: bytes = _ORJSON.dumps(
+                projection.to_json(state),
+                option=_ORJSON.OPT_SORT_KEYS | _ORJSON.OPT_STRICT_INTEGER,
+            )
+        except TypeError:  # orjson.JSONEncodeError: a big integer, a lone surrogate, ...
+            return state_bytes(projection, state)
+        if data.isascii() or not any(lead in data for lead in _ASTRAL_LEADS):
+            return data
+    return state_bytes(projection, state)
+
+
+_Call = tuple[Callable[[Any, dict[str, Any]], Any], Any]
+
+
+def _apply_to(slot: _Slot, entry: dict[str, Any]) -> None:
+    slot.state = slot.projection.apply(slot.state, entry)
+
+
+def _dispatch(active: Iterable[_Slot]) -> tuple[dict[bytes, list[_Call]], list[_Call]]:
+    """Per entry type (UTF-8), the calls ``func(arg, entry)`` that fold it into the active slots.
+
+    A ``DictFold`` that keeps the base ``apply`` (its ``types`` are known)
+    is called through its handler directly: ``DictFold.apply`` is exactly
+    ``handlers[type](state, entry)`` on the state it updates in place. Any
+    other fold gets ``apply`` for every entry (the second result, also the
+    calls of a type no ``DictFold`` handles).
+    """
+    every: list[_Call] = [(_apply_to, slot) for slot in active if slot.types is None]
+    table: dict[bytes, list[_Call]] = {}
+    for slot in active:
+        if slot.types is None:
+            continue
+        handlers = slot.projection.handlers  # type: ignore[attr-defined]
+        state = slot.state
+        for kind in slot.types:
+            table.setdefault(kind.encode(), list(every)).append((handlers[kind], state))
+    return table, every
+
+
+def _fold(
+    slots: Iterable[_Slot],
+    entries: Iterable[tuple[int, bytes]],
+    *,
+    every: int,
+    commit: Callable[[list[_Slot], int, int], None],
+) -> None:
+    """Fold ``entries`` into the slots, each from the entry after its own position.
+
+    ``commit(active, last, done)`` is called every ``every`` entries and at the
+    end, with the slots that have joined, the last index applied and the count.
+    Only entries of a type some active fold handles are parsed; a ``DictFold``
+    with a ``last_key`` is stamped with the last entry read before each commit.
+    """
+    waiting = sorted(slots, key=lambda slot: slot.position)
+    active: list[_Slot] = []
+    table: dict[bytes, list[_Call]] = {}
+    others: list[_Call] = []
+    parse = parse_entry
+    pending = done = 0
+    last = -1
+    data = b""
+
+    def stamp() -> None:
+        stamped = [slot for slot in active if slot.types is not None
+                   and getattr(slot.projection, "last_key", None) is not None]
+        if stamped:
+            entry = parse(data)
+            for slot in stamped:
+                slot.projection.stamp(slot.state, entry["index"],  # type: ignore[attr-defined]
+                                      entry["logged_at"])
+
+    for index, data in entries:
+        if waiting and waiting[0].position < index:
+            while waiting and waiting[0].position < index:
+                active.append(waiting.pop(0))
+            table, others = _dispatch(active)
+        at = data.rfind(_TYPE_MARK)  # as _entry_type, inline: the type is the last member
+        if at > 0 and data.endswith(b'"}'):
+            calls = table.get(data[at + len(_TYPE_MARK) : -2], others)
+            if calls:
+                entry = parse(data)
+                for func, arg in calls:
+                    func(arg, entry)
+        else:
+            entry = parse(data)
+            for func, arg in table.get(entry["type"].encode(), others):
+                func(arg, entry)
+        last = index
+        pending += 1
+        done += 1
+        if pending >= every:
+            stamp()
+            commit(active, last, done)
+            pending = 0
+    if done:
+        stamp()
+    commit(active, last, done)
+
+
+class _WorkerError(Exception):
+    """A worker's error, as text: the ledger's errors do not cross a process boundary."""
+
+
+def _fold_in_worker(url: str, names: list[str], head: int, page: int) -> dict[str, bytes]:
+    """A worker process of a parallel rebuild: fold ``names`` over entries ``0..head-1``.
+
+    Opens its own connection to the store, reads and parses only what its
+    folds need and returns their state bytes; the parent writes them.
+    """
+    from projections.registry import PROJECTIONS
+
+    gc.disable()  # as in catch_up: the folds make no cycles
+    try:
+        backend = Backend(url)
+        try:
+            slots = {n: _Slot(PROJECTIONS[n], -1, -1, _types_of(PROJECTIONS[n]),
+                              PROJECTIONS[n].initial()) for n in names}
+            _fold(slots.values(), backend.read_entries(0, head, page=page), every=head + 1,
+                  commit=lambda active, last, done: None)
+            return {n: encode_state(slot.projection, slot.state) for n, slot in slots.items()}
+        finally:
+            backend.close()
+    except Exception as exc:
+        raise _WorkerError(f"{type(exc).__name__}: {exc}") from None
+
+
+COSTS = {"cases": 12, "register": 6, "workload": 3, "progress": 2, "compliance": 1, "fairness": 1}
+"""Relative cost of each projection beyond reading the entries (its share of parsing, its
+fold, its encoding; measured on bench/projections.py's season), to balance the workers. On 2
+cores: cases + fairness | register + workload + progress + compliance."""
+
+
+def _partition(names: Iterable[str], parts: int) -> list[list[str]]:
+    """Split names into at most ``parts`` groups of about equal cost (:data:`COSTS`).
+
+    Greedy, heaviest name first, each to the lightest group so far; the
+    groups come back heaviest first (the caller folds that one itself).
+    """
+    groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(parts)]
+    for name in sorted(names, key=lambda n: (-COSTS.get(n, 1), n)):
+        at = min(range(parts), key=lambda i: groups[i][0])
+        load, members = groups[at]
+        groups[at] = (load + COSTS.get(name, 1), [*members, name])
+    return [members for _, members in sorted(groups, key=lambda g: -g[0]) if members]
+
+
 class ProjectionRunner:
     """Projection states kept in the store, caught up incrementally (B4).
 
@@ -166,6 +411,11 @@ class ProjectionRunner:
     processes) on one store are safe, their writes being conditional on the
     position they read. A catch-up switches the cyclic garbage collector off
     while it runs (the folds make no cycles) and restores it after.
+
+    ``workers`` (default ``os.cpu_count()``; 1 = never) and ``parallel_from``
+    (the store size from which a rebuild of several projections is split
+    over processes, 20,000 entries: below it a worker's start-up costs more
+    than it saves) set the parallel rebuild.
     """
 
     def __init__(
@@ -175,6 +425,8 @@ class ProjectionRunner:
         *,
         page: int = 1000,
         commit_every: int = 10_000,
+        workers: int | None = None,
+        parallel_from: int = 20_000,
     ) -> None:
         if projections is None:
             from projections.registry import PROJECTIONS
@@ -185,6 +437,8 @@ class ProjectionRunner:
         self.projections: dict[str, Projection[Any]] = {p.name: p for p in items}
         self.page = page
         self.commit_every = commit_every
+        self.workers = max(1, os.cpu_count() or 1) if workers is None else max(1, workers)
+        self.parallel_from = parallel_from
         self._slots: dict[str, _Slot] = {}
         self._postgres = backend.url.kind == "postgresql"
         if self._postgres:
@@ -239,19 +493,18 @@ class ProjectionRunner:
                         f"INSERT INTO {self.table} (name, version, position, state) "
                         "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"
                     ),
-                    [name, projection.version, -1, state_bytes(projection, initial)],
+                    [name, projection.version, -1, encode_state(projection, initial)],
                 )
             row = self._read_row(name)
             if row is None:
                 raise AssertionError("bad math: projection row vanished after insert")
         version, position, data = row
+        types = _types_of(projection)
         if version != projection.version:
-            state, position = projection.initial(), -1
             stored = self._reset(name, projection, expected=row[1])
+            slot = _Slot(projection, -1, stored, types, projection.initial())
         else:
-            state = projection.from_json(json.loads(data))
-            stored = position
-        slot = _Slot(projection, state, position, stored, _types_of(projection))
+            slot = _Slot(projection, position, position, types, data=data)
         self._slots[name] = slot
         return slot
 
@@ -262,7 +515,7 @@ class ProjectionRunner:
                 name: (
                     projection.version,
                     -1,
-                    state_bytes(projection, projection.initial()),
+                    encode_state(projection, projection.initial()),
                     expected,
                 )
             }
@@ -365,40 +618,18 @@ class ProjectionRunner:
         total = max(head - start, 0)
         if progress is not None:
             progress(0, total)
+
+        def commit(active: list[_Slot], last: int, done: int) -> None:
+            for slot in active:
+                slot.position = last
+            self._commit(slots)
+            if progress is not None:
+                progress(done, total)
+
         # Slots join when the entries reach their own position (a slot that was
         # further along skips what it has already applied).
-        waiting = sorted(slots.values(), key=lambda slot: slot.position)
-        active: list[_Slot] = []
-        every_type = any(slot.types is None for slot in waiting)
-        wanted = frozenset().union(*(slot.types or () for slot in waiting))
-        pending = 0
-        done = 0
-        last = start - 1
-        for index, data in self.backend.read_entries(start, head, page=self.page):
-            while waiting and waiting[0].position < index:
-                active.append(waiting.pop(0))
-            kind = None if every_type else _entry_type(data)
-            if every_type or kind is None or kind in wanted:
-                entry = parse_stored_entry(data)
-                kind = entry["type"]
-                for slot in active:
-                    if slot.types is None or kind in slot.types:
-                        slot.state = slot.projection.apply(slot.state, entry)
-            last = index
-            pending += 1
-            done += 1
-            if pending >= self.commit_every:
-                for slot in active:
-                    slot.position = last
-                self._commit(slots)
-                pending = 0
-                if progress is not None:
-                    progress(done, total)
-        for slot in active:
-            slot.position = last
-        self._commit(slots)
-        if progress is not None:
-            progress(done, total)
+        _fold(slots.values(), self.backend.read_entries(start, head, page=self.page),
+              every=self.commit_every, commit=commit)
         return min(slot.position for slot in slots.values()) + 1
 
     def _commit(self, slots: Mapping[str, _Slot]) -> None:
@@ -406,7 +637,7 @@ class ProjectionRunner:
             name: (
                 slot.projection.version,
                 slot.position,
-                state_bytes(slot.projection, slot.state),
+                encode_state(slot.projection, slot.state),
                 slot.stored_position,
             )
             for name, slot in slots.items()
@@ -420,7 +651,9 @@ class ProjectionRunner:
         """Fold ``name`` (or every projection) again from index 0; returns the size reached.
 
         The reset to the initial state is committed first, so a crash during
-        the rebuild leaves a consistent, resumable state.
+        the rebuild leaves a consistent, resumable state. With several
+        projections, ``workers`` > 1 and at least ``parallel_from`` entries,
+        the folds are split over processes (:meth:`_rebuild_parallel`).
         """
         names = list(self.projections) if name is None else [name]
         for each in names:
@@ -430,11 +663,96 @@ class ProjectionRunner:
                     f"unknown projection {each!r}; known: {sorted(self.projections)}",
                     field="name",
                 )
-            slot = self._load(each)
-            self._reset(each, slot.projection, expected=slot.stored_position)
+        if len(names) > 1 and self.workers > 1:
+            head = self.backend.head_size()
+            if head >= max(self.parallel_from, 1):
+                collecting = gc.isenabled()
+                gc.disable()
+                try:
+                    return self._rebuild_parallel(names, head, progress)
+                except (Conflict, BrokenProcessPool):
+                    # Another runner moved a position, or a worker could not start or
+                    # died: no fold was written; rebuild in this process from the table.
+                    self.forget()
+                finally:
+                    if collecting:
+                        gc.enable()
+        self._reset_all(names)
+        return self.catch_up(names, progress=progress)
+
+    def _reset_all(self, names: list[str]) -> None:
+        """Store every named projection's initial state at position -1, in one transaction."""
+        slots = {each: self._load(each) for each in names}
+        self._write({
+            each: (slot.projection.version, -1,
+                   encode_state(slot.projection, slot.projection.initial()), slot.stored_position)
+            for each, slot in slots.items()
+        })
+        for slot in slots.values():
             slot.state = slot.projection.initial()
             slot.position = slot.stored_position = -1
-        return self.catch_up(names, progress=progress)
+
+    def _rebuild_parallel(self, names: list[str], head: int, progress: Progress | None) -> int:
+        """Fold ``names`` from index 0 to ``head`` in ``workers`` processes; ONE commit at the end.
+
+        The names are split into groups of about equal cost (:data:`COSTS`).
+        Each group but the first goes to a worker process (``spawn``: a fresh
+        interpreter, no inherited connection) that opens its own connection,
+        reads and parses the entries its folds need and returns their state
+        bytes. While the workers start, this process commits the reset of
+        every named projection (:meth:`_reset_all`); then it folds the first
+        group (the heaviest, and every projection that is not one of
+        ``projections.registry.PROJECTIONS``) and writes every state with
+        position ``head - 1`` in one transaction, conditional on the
+        positions the reset left (-1). A crash or an error before that commit
+        leaves the reset states: consistent, and the next catch-up folds from
+        index 0.
+        """
+        from projections.registry import PROJECTIONS
+
+        shared = [n for n in names if PROJECTIONS.get(n) is self.projections[n]]
+        groups = _partition(shared, self.workers) or [[]]
+        mine = groups[0] + [n for n in names if n not in shared]
+        theirs = groups[1:]
+        states: dict[str, bytes] = {}
+        pool: ProcessPoolExecutor | None = None
+        futures: list[Future[dict[str, bytes]]] = []
+        try:
+            if theirs:
+                pool = ProcessPoolExecutor(len(theirs),
+                                           mp_context=multiprocessing.get_context("spawn"))
+                futures = [pool.submit(_fold_in_worker, self.backend.url_text, group, head,
+                                       self.page) for group in theirs]
+            self._reset_all(names)
+            slots = {n: self._slots[n] for n in names}
+            if progress is not None:
+                progress(0, head)
+
+            def report(active: list[_Slot], last: int, done: int) -> None:
+                if progress is not None and done < head:
+                    progress(done, head)
+
+            _fold([slots[n] for n in mine], self.backend.read_entries(0, head, page=self.page),
+                  every=self.commit_every, commit=report)
+            for n in mine:
+                states[n] = encode_state(slots[n].projection, slots[n].state)
+            for future in futures:
+                try:
+                    states.update(future.result())
+                except _WorkerError as exc:
+                    raise StoreError("B4 projections", f"a rebuild worker failed: {exc}") from None
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        self._write({n: (slots[n].projection.version, head - 1, states[n], -1) for n in names})
+        for n in names:
+            slot = slots[n]
+            slot.position = slot.stored_position = head - 1
+            if n not in mine:
+                slot.data = states[n]  # parsed only if someone asks for the state
+        if progress is not None:
+            progress(head, head)
+        return head
 
 
 def report_at_head(
