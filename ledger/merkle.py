@@ -697,6 +697,20 @@ class RootAccumulator:
         self._stack.append((level, h))
         self._size += 1
 
+    def stored_roots(self) -> dict[int, bytes]:
+        """The root of each complete subtree of the tree so far, by stored-hash index (A5).
+
+        These are the only stored hashes :func:`stored_hashes_for_batch` reads
+        to extend the tree, and the only ones older than a new batch that the
+        inclusion proofs of its leaves use.
+        """
+        out: dict[int, bytes] = {}
+        lo = 0
+        for level, h in self._stack:
+            out[stored_hash_index(level, lo >> level)] = h
+            lo += 1 << level
+        return out
+
     def root(self) -> bytes:
         """Return the root of the leaves added so far; :data:`EMPTY_ROOT` when none."""
         if not self._stack:

@@ -415,6 +415,10 @@ class LogState:
         """The Merkle root of the entries applied so far (A5)."""
         return self._acc.root()
 
+    def stored_roots(self) -> dict[int, bytes]:
+        """Stored-hash index -> root of each complete subtree of the log so far (A5)."""
+        return self._acc.stored_roots()
+
     def stream_seq(self, stream: str) -> int:
         """The last ``seq`` of ``stream``; 0 for a stream with no entry yet (A4)."""
         return self._streams.get(stream, 0)
@@ -738,15 +742,12 @@ class LogState:
                                   f"not {kind}", field="type", index=index)
             self.authorize(command, key, stream=stream, data=body, index=index)
             args = command["args"]
-            # Fast path: equal canonical text is the same JSON value (1 and true differ).
-            if not (args.keys() <= body.keys()
-                    and _encode(args) == _encode({name: body[name] for name in args})):
-                for name, value in args.items():
-                    if name not in body or not _same_json(value, body[name]):
-                        raise RuleError(
-                            "A4 data", f"data.{name} is not what the signed command's args say",
-                            field=f"data.{name}", index=index,
-                        )
+            for name, value in args.items():
+                if name not in body or not _same_json(value, body[name]):
+                    raise RuleError(
+                        "A4 data", f"data.{name} is not what the signed command's args say",
+                        field=f"data.{name}", index=index,
+                    )
             nonce: tuple[str, str] | None = (key.key, command["nonce"])
         else:
             nonce = None

@@ -676,3 +676,27 @@ def test_property_batches(old_size: int, batch: int) -> None:
     assert new == LARGE_STORE.read_hashes(
         range(stored_hash_count(old_size), stored_hash_count(old_size + batch))
     )
+
+
+@pytest.mark.parametrize("size", range(0, N_SMALL + 1))
+def test_stored_roots_are_what_a_batch_reads(size: int) -> None:
+    acc = RootAccumulator()
+    for leaf in SMALL_LEAVES[:size]:
+        acc.add(leaf_hash(leaf))
+    roots = acc.stored_roots()
+    # Exactly the stored hashes at those indexes ...
+    assert roots == dict(zip(roots, SMALL_STORE.read_hashes(sorted(roots)), strict=True))
+    # ... and enough to extend the tree and prove every new leaf: Known reads nothing else.
+    new = [leaf_hash(b"new %d" % i) for i in range(5)]
+    fresh = dict(roots)
+
+    class Known:
+        def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+            return [fresh[i] for i in indexes]
+
+    hashes = stored_hashes_for_batch(size, new, Known())
+    fresh.update(zip(range(stored_hash_count(size), stored_hash_count(size + 5)), hashes,
+                     strict=True))
+    grown = MemoryHashStore([*(leaf_hash(d) for d in SMALL_LEAVES[:size]), *new])
+    proofs = inclusion_proofs(range(size, size + 5), size + 5, Known())
+    assert proofs == [inclusion_proof(i, size + 5, grown) for i in range(size, size + 5)]

@@ -93,6 +93,7 @@ class Ledger:
         self.signer = signer
         self.clock = clock
         self._lock = threading.RLock()
+        self._fresh: dict[int, bytes] = {}  # stored-hash index -> hash, for the batch at hand
         self.log = LogState()
         self.domain = DomainState()
         self._stale = False  # in-memory state may be ahead of the store: rebuild before use
@@ -129,6 +130,8 @@ class Ledger:
             if self._stale:
                 self._rebuild()
             self.catch_up()
+            # The old tree's subtree roots: all a batch needs of the stored hashes.
+            self._fresh = self.log.stored_roots()
             try:
                 yield self._logged_at()
             except BaseException:
@@ -309,14 +312,15 @@ class Ledger:
             raise StoreError("A6 checkpoint", "this process has no log key: it cannot append")
         first = staged[0][0]["index"]
         leaves = [leaf_hash(data) for _, data in staged]
-        hashes = merkle.stored_hashes_for_batch(first, leaves, self.backend)
+        hashes = merkle.stored_hashes_for_batch(first, leaves, _BatchReader(self.backend,
+                                                                            self._fresh))
         start = merkle.stored_hash_count(first)
         rows = [(start + i, h) for i, h in enumerate(hashes)]
         size = first + len(staged)
         root = self.log.root()
         note = sign_checkpoint(Checkpoint(self.log.origin or "", size, root), self.signer)
         write = TreeWrite(hashes=rows, checkpoint=(size, root, note), reports=list(reports))
-        self._fresh = dict(rows)
+        self._fresh.update(rows)
         try:
             self.backend.append(first, [(e["type"], d) for e, d in staged], write)
         except IntegrityError:
