@@ -102,6 +102,23 @@ def _pool() -> ProcessPoolExecutor | None:
         return _POOL
 
 
+def _ready() -> int:
+    return os.getpid()
+
+
+def start_workers() -> int:
+    """Start the pool now rather than on the first large batch; returns its worker count.
+
+    Waits until every worker has started (a spawned interpreter imports the
+    ledger first: a fraction of a second), e.g. before timing appends.
+    """
+    pool = _pool()
+    if pool is None:
+        return 0
+    pids = {f.result() for f in [pool.submit(_ready) for _ in range(4 * _workers())]}
+    return len(pids)
+
+
 def _shutdown() -> None:
     global _POOL
     with _POOL_LOCK:
