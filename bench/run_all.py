@@ -23,6 +23,11 @@ the machine named under each table, with its baseline measured **in the same
 run**; a ratio is figure / baseline. Targets come from the issues; they are
 measured here, not asserted in tests. Re-run `make bench` to refresh this file
 (it is generated from `bench/results/*.json`).
+
+The machine is a shared 2-core VM whose speed changes from day to day (one
+core's bare Ed25519 verify rate was 15,600/s in one session and 8,800/s in
+another): compare a figure with the baseline beside it, not with another
+run's figures.
 """
 
 
