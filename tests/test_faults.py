@@ -439,15 +439,18 @@ def test_a_store_error_before_the_insert_leaves_the_ledger_as_the_store_is(
     in-memory state ahead of the store (503 'B3 tree' for every later write)."""
     from eventsourcing.persistence import OperationalError
 
+    from ledger.errors import StoreError
+
     ledger = new_ledger(sqlite_url)
     size = ledger.size
     commands = [_command("lost-0"), _command("lost-1")]
 
-    def database_gone(indexes: Any) -> list[bytes]:
+    def database_gone(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(ledger.backend, "read_hashes", database_gone)
-    with pytest.raises(OperationalError):
+    # The batch is staged in memory; the connection is gone when it is to be inserted.
+    monkeypatch.setattr(ledger.backend, "append", database_gone)
+    with pytest.raises(StoreError, match="refused the write"):
         ledger.submit_many(commands)
     monkeypatch.undo()  # the database is back
     assert ledger.backend.head_size() == size  # nothing was appended...
