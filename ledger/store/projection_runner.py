@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import StoreError
+from ledger.sigcheck import follow_parent
 from ledger.store.backend import Backend
 from projections.fold import Projection, state_bytes
 
@@ -719,8 +720,10 @@ class ProjectionRunner:
         futures: list[Future[dict[str, bytes]]] = []
         try:
             if theirs:
-                pool = ProcessPoolExecutor(len(theirs),
-                                           mp_context=multiprocessing.get_context("spawn"))
+                pool = ProcessPoolExecutor(
+                    len(theirs), mp_context=multiprocessing.get_context("spawn"),
+                    initializer=follow_parent, initargs=(os.getpid(),),  # no orphan on kill -9
+                )
                 futures = [pool.submit(_fold_in_worker, self.backend.url_text, group, head,
                                        self.page) for group in theirs]
             self._reset_all(names)
