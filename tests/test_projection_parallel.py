@@ -13,6 +13,7 @@ and stamped, with the same bytes as a fold over every entry.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from ledger.entries import entry_bytes, make_entry
 from ledger.errors import StoreError
 from ledger.store import projection_runner
 from ledger.store.backend import Backend
+from ledger.store.ledger import Ledger
 from ledger.store.projection_runner import (
     COSTS,
     ProjectionRunner,
@@ -47,6 +49,15 @@ from tests.projection_season import (
 @pytest.fixture(scope="module")
 def season() -> SeedSeason:
     return build()[0]
+
+
+@pytest.fixture
+def season_ledger(sqlite_url: str, season: SeedSeason) -> Iterator[Ledger]:
+    """An SQLite store holding the whole seed season."""
+    ledger, clock = open_store(sqlite_url, season)
+    append_entries(ledger, clock, season.h.entries)
+    yield ledger
+    ledger.backend.close()
 
 
 def fresh_fold(backend: Backend) -> dict[str, bytes]:
@@ -117,9 +128,8 @@ def test_a_parallel_rebuild_stores_the_sequential_bytes(database_url: str, seaso
 
 
 def test_a_projection_of_another_package_is_folded_in_this_process(
-        sqlite_url: str, season: SeedSeason, monkeypatch: pytest.MonkeyPatch):
-    ledger, clock = open_store(sqlite_url, season)
-    append_entries(ledger, clock, season.h.entries)
+        season_ledger: Ledger, monkeypatch: pytest.MonkeyPatch):
+    ledger = season_ledger
     runner, splits = parallel_runner(ledger.backend, 2, monkeypatch,
                                      [*PROJECTIONS.values(), CountingProjection()])
     assert runner.rebuild() == ledger.size
@@ -128,12 +138,10 @@ def test_a_projection_of_another_package_is_folded_in_this_process(
     assert position == ledger.size - 1
     assert json.loads(data)["applied"] == {str(i): 1 for i in range(ledger.size)}
     assert stored_bytes(runner) == fresh_fold(ledger.backend)
-    ledger.backend.close()
 
 
-def test_a_failed_worker_writes_nothing(sqlite_url: str, season: SeedSeason):
-    ledger, clock = open_store(sqlite_url, season)
-    append_entries(ledger, clock, season.h.entries)
+def test_a_failed_worker_writes_nothing(season_ledger: Ledger, sqlite_url: str):
+    ledger = season_ledger
     runner = ProjectionRunner(ledger.backend, workers=2, parallel_from=0)
     runner.catch_up(until=30)
     # the worker cannot open this store (a folder inside a file); this process still can
@@ -144,13 +152,11 @@ def test_a_failed_worker_writes_nothing(sqlite_url: str, season: SeedSeason):
     assert {n: pos for n, (pos, _) in stored(runner).items()} == dict.fromkeys(PROJECTIONS, -1)
     assert ProjectionRunner(ledger.backend).catch_up() == ledger.size
     assert stored_bytes(runner) == fresh_fold(ledger.backend)
-    ledger.backend.close()
 
 
 def test_small_stores_and_single_projections_rebuild_in_this_process(
-        sqlite_url: str, season: SeedSeason, monkeypatch: pytest.MonkeyPatch):
-    ledger, clock = open_store(sqlite_url, season)
-    append_entries(ledger, clock, season.h.entries)
+        season_ledger: Ledger, monkeypatch: pytest.MonkeyPatch):
+    ledger = season_ledger
 
     def no_pool(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a worker process was started")
@@ -160,7 +166,6 @@ def test_small_stores_and_single_projections_rebuild_in_this_process(
     assert ProjectionRunner(ledger.backend, workers=2, parallel_from=0).rebuild("cases") \
         == ledger.size
     assert ProjectionRunner(ledger.backend, workers=1, parallel_from=0).rebuild() == ledger.size
-    ledger.backend.close()
 
 
 def test_the_split_covers_every_projection_once_heaviest_first():
@@ -248,10 +253,9 @@ def test_encode_state_falls_back_outside_its_fast_path(monkeypatch: pytest.Monke
 # a fold with a last_key
 
 
-def test_a_stamped_fold_reads_only_its_own_entry_types(sqlite_url: str, season: SeedSeason,
+def test_a_stamped_fold_reads_only_its_own_entry_types(season_ledger: Ledger,
                                                        monkeypatch: pytest.MonkeyPatch):
-    ledger, clock = open_store(sqlite_url, season)
-    append_entries(ledger, clock, season.h.entries)
+    ledger = season_ledger
     fold = ComplianceProjection()
     types = _types_of(fold)
     assert types is not None and fold.last_key == "last"
@@ -276,4 +280,3 @@ def test_a_stamped_fold_reads_only_its_own_entry_types(sqlite_url: str, season: 
     assert data == state_bytes(fold, run(fold, entries))
     assert json.loads(data)["last"] == {"index": entries[-1]["index"],
                                         "logged_at": entries[-1]["logged_at"]}
-    ledger.backend.close()
