@@ -107,10 +107,11 @@ def _ready() -> int:
 
 
 def start_workers() -> int:
-    """Start the pool now rather than on the first large batch; returns its worker count.
+    """Start the pool now rather than on the first large batch, e.g. before timing appends.
 
-    Waits until every worker has started (a spawned interpreter imports the
-    ledger first: a fraction of a second), e.g. before timing appends.
+    Waits until its workers answer (a spawned interpreter imports the ledger
+    first: a fraction of a second); returns how many answered (0: no pool,
+    one core).
     """
     pool = _pool()
     if pool is None:
