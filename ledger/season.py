@@ -264,6 +264,12 @@ def sample_commands(
     def sign(pair: KeyPair, action: str, args: dict[str, Any]) -> None:
         out.append(sign_command(pair, action, args, issued_at=now))
 
+    def import_rows(action: str, what: str, rows: Sequence[Mapping[str, object]]) -> None:
+        for start in range(0, len(rows), IMPORT_CHUNK):
+            sign(planner, action, {"rows": rows[start:start + IMPORT_CHUNK]})
+        if rows:
+            added[what] = len(rows)
+
     if planner.key_id not in log.keys:
         sign(admin, "keys.register",
              key_registration(planner, ["planner"], name=PLANNER_HOLDER, department="AJJ",
@@ -276,17 +282,11 @@ def sample_commands(
             departments[row["department"]] = row["name"]
             added["departments"] += 1
     firms = sample_enterprises(enterprises)
-    new_firms = [row for row in firms if row["usc"] not in state.enterprises]
-    for start in range(0, len(new_firms), IMPORT_CHUNK):
-        sign(planner, "enterprises.import", {"rows": new_firms[start:start + IMPORT_CHUNK]})
-    if new_firms:
-        added["enterprises"] = len(new_firms)
+    import_rows("enterprises.import", "enterprises",
+                [row for row in firms if row["usc"] not in state.enterprises])
     people = sample_inspectors(inspectors)
-    new_people = [row for row in people if row["id"] not in state.inspectors]
-    for start in range(0, len(new_people), IMPORT_CHUNK):
-        sign(planner, "inspectors.import", {"rows": new_people[start:start + IMPORT_CHUNK]})
-    if new_people:
-        added["inspectors"] = len(new_people)
+    import_rows("inspectors.import", "inspectors",
+                [row for row in people if row["id"] not in state.inspectors])
     for conflict in sample_conflicts(people, firms):
         if (conflict["inspector"], conflict["enterprise"]) not in state.conflict_pairs:
             sign(planner, "conflicts.declare", {"inspector": conflict["inspector"],

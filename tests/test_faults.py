@@ -235,6 +235,16 @@ def _assert_store(url: str, load: Load, size: int) -> None:
         ledger.backend.close()
 
 
+def _assert_check_passes(url: str, size: int) -> None:
+    """``spotcheck check`` of the store at ``url`` passes at exactly ``size`` entries."""
+    ledger = open_ledger(url)
+    try:
+        check = check_store(ledger.backend)
+        assert check.ok and check.size == size, check.reason
+    finally:
+        ledger.backend.close()
+
+
 # -- (a) SIGKILL of the API server -------------------------------------------------------------
 
 
@@ -399,12 +409,7 @@ def test_store_refuses_cleanly_when_the_disk_is_full(sqlite_url: str) -> None:
     # the same signed commands go in once the fault is gone: they were never appended
     assert out["indexes"] == [before, before + 1, before + 2]
     assert out["size_after"] == before + 3
-    ledger = open_ledger(sqlite_url)
-    try:
-        check = check_store(ledger.backend)
-        assert check.ok and check.size == before + 3, check.reason
-    finally:
-        ledger.backend.close()
+    _assert_check_passes(sqlite_url, before + 3)
 
 
 def test_a_batch_committed_but_reported_as_a_conflict_still_gets_its_receipts(
@@ -517,9 +522,4 @@ def test_server_answers_503_when_the_disk_is_full(tmp_path: Path) -> None:
         assert server.stop() in (0, -signal.SIGTERM), "".join(lines)
     finally:
         server.stop()
-    ledger = open_ledger(url)
-    try:
-        check = check_store(ledger.backend)
-        assert check.ok and check.size == size + 3, check.reason
-    finally:
-        ledger.backend.close()
+    _assert_check_passes(url, size + 3)
