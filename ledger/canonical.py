@@ -152,6 +152,18 @@ def canonical(value: JSONValue) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def has_four_byte_utf8(data: bytes) -> bool:
+    """True when UTF-8 ``data`` may hold a character outside the BMP (a 4-byte lead byte).
+
+    Such text may sort differently under RFC 8785 (UTF-16 order) than in a
+    sorted ``json.dumps``, so the fast paths hand it to the exact one.
+    """
+    return (
+        b"\xf0" in data or b"\xf1" in data or b"\xf2" in data or b"\xf3" in data
+        or b"\xf4" in data
+    )
+
+
 def _reject_float(text: str) -> Any:
     raise FormatError("A1 canonical", f"number {text} is not an integer")
 

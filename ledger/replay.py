@@ -39,7 +39,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, parse_canonical
+from ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, has_four_byte_utf8, parse_canonical
 from ledger.checkpoint import parse_vkey
 from ledger.commands import COMMAND_CONTEXT, COMMAND_MEMBERS, MAX_SKEW_SECONDS, signing_bytes
 from ledger.domain.draws import (
@@ -152,14 +152,6 @@ def _make_encode() -> Callable[[Any], str]:
 _encode = _make_encode()
 
 
-def _has_four_byte_utf8(data: bytes) -> bool:
-    """True when ``data`` may hold a character outside the BMP (a 4-byte UTF-8 lead byte)."""
-    return (
-        b"\xf0" in data or b"\xf1" in data or b"\xf2" in data or b"\xf3" in data
-        or b"\xf4" in data
-    )
-
-
 def _parse_fast(data: bytes) -> tuple[Any, str | None] | None:
     """The fast A1 check: ``(value, canonical text of its command)``, or None to go strict.
 
@@ -168,7 +160,7 @@ def _parse_fast(data: bytes) -> tuple[Any, str | None] | None:
     the rest ("command" sorts first among the eight members), so the
     command's canonical text comes for free.
     """
-    if data.count(b"{") + data.count(b"[") > MAX_DEPTH or _has_four_byte_utf8(data):
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH or has_four_byte_utf8(data):
         return None
     try:
         text = data.decode("utf-8")
@@ -232,7 +224,7 @@ def signature_message(command: Mapping[str, Any], command_text: str | None = Non
             return COMMAND_CONTEXT + (command_text[: -len(tail)] + "}").encode("utf-8")
     body = {k: v for k, v in command.items() if k != "sig"}
     message = _encode(body).encode("utf-8")
-    if _has_four_byte_utf8(message):
+    if has_four_byte_utf8(message):
         return signing_bytes(dict(command))
     return COMMAND_CONTEXT + message
 

@@ -71,7 +71,8 @@ _POOL: ProcessPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
-def _workers() -> int:
+def cores() -> int:
+    """The cores this process may run on (all of them by default): one worker each."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -93,9 +94,9 @@ def _pool() -> ProcessPoolExecutor | None:
     """The process-wide pool (``spawn``: the server forks nothing while it runs threads)."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None and _workers() > 1:
+        if _POOL is None and cores() > 1:
             _POOL = ProcessPoolExecutor(
-                _workers(), mp_context=multiprocessing.get_context("spawn"),
+                cores(), mp_context=multiprocessing.get_context("spawn"),
                 initializer=follow_parent, initargs=(os.getpid(),),
             )
             atexit.register(_shutdown)
@@ -116,7 +117,7 @@ def start_workers() -> int:
     pool = _pool()
     if pool is None:
         return 0
-    pids = {f.result() for f in [pool.submit(_ready) for _ in range(4 * _workers())]}
+    pids = {f.result() for f in [pool.submit(_ready) for _ in range(4 * cores())]}
     return len(pids)
 
 

@@ -109,7 +109,7 @@ time.sleep(60)
 """
 
 
-@pytest.mark.skipif(sigcheck._workers() < 2, reason="one core: no worker pool")
+@pytest.mark.skipif(sigcheck.cores() < 2, reason="one core: no worker pool")
 def test_workers_exit_when_the_parent_is_killed() -> None:
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
                              cwd=Path(__file__).parent.parent)

@@ -20,7 +20,7 @@ folds it again from index 0 (a progress callback reports ``(done, total)``).
 A stored state whose fold version differs from the code's is rebuilt too.
 ``rebuild()`` of several projections on a store of at least
 ``parallel_from`` entries uses ``workers`` processes (default
-``os.cpu_count()``): the reset is committed first; the projections are split
+``ledger.sigcheck.cores()``): the reset is committed first; the projections are split
 into groups of about equal cost (:data:`COSTS`); each group but the heaviest
 goes to a worker process started with ``spawn`` (a fresh interpreter: no
 connection, lock or thread is inherited) that opens its own connection,
@@ -60,8 +60,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.canonical import has_four_byte_utf8
 from ledger.errors import StoreError
-from ledger.sigcheck import follow_parent
+from ledger.sigcheck import cores, follow_parent
 from ledger.store.backend import Backend
 from projections.fold import Projection, state_bytes
 
@@ -214,7 +215,6 @@ def _optional_orjson() -> Any:
 
 
 _ORJSON = _optional_orjson()
-_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # UTF-8 beyond the BMP
 
 
 def _loads(data: bytes) -> Any:
@@ -265,7 +265,7 @@ def encode_state(projection: Projection[Any], state: Any) -> bytes:
             )
         except TypeError:  # orjson.JSONEncodeError: a big integer, a lone surrogate, ...
             return state_bytes(projection, state)
-        if data.isascii() or not any(lead in data for lead in _ASTRAL_LEADS):
+        if data.isascii() or not has_four_byte_utf8(data):
             return data
     return state_bytes(projection, state)
 
@@ -413,7 +413,7 @@ class ProjectionRunner:
     position they read. A catch-up switches the cyclic garbage collector off
     while it runs (the folds make no cycles) and restores it after.
 
-    ``workers`` (default ``os.cpu_count()``; 1 = never) and ``parallel_from``
+    ``workers`` (default ``ledger.sigcheck.cores()``; 1 = never) and ``parallel_from``
     (the store size from which a rebuild of several projections is split
     over processes, 20,000 entries: below it a worker's start-up costs more
     than it saves) set the parallel rebuild.
@@ -438,7 +438,7 @@ class ProjectionRunner:
         self.projections: dict[str, Projection[Any]] = {p.name: p for p in items}
         self.page = page
         self.commit_every = commit_every
-        self.workers = max(1, os.cpu_count() or 1) if workers is None else max(1, workers)
+        self.workers = cores() if workers is None else max(1, workers)
         self.parallel_from = parallel_from
         self._slots: dict[str, _Slot] = {}
         self._postgres = backend.url.kind == "postgresql"

@@ -49,7 +49,7 @@ from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.errors import FormatError, LedgerError
 from ledger.merkle import RootAccumulator, leaf_hash
 from ledger.replay import LogState
-from ledger.sigcheck import follow_parent
+from ledger.sigcheck import cores, follow_parent
 
 __all__ = [
     "STEPS",
@@ -192,14 +192,6 @@ def _verify_batch(jobs: list[Job]) -> list[int]:
     return bad
 
 
-def _cores() -> int:
-    """The cores this process may run on (all of them by default)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _pool_context() -> Any:
     """``fork`` where it is safe (one thread), else ``spawn``."""
     methods = multiprocessing.get_all_start_methods()
@@ -236,7 +228,7 @@ class LogVerifier:
         on_entry: Callable[[int, dict[str, Any]], None] | None = None,
     ) -> None:
         self.state = LogState(vkey=vkey, genesis_hash=genesis_hash, verify_signatures=False)
-        self.jobs = max(1, jobs if jobs is not None else _cores())
+        self.jobs = max(1, jobs if jobs is not None else cores())
         self.batch_size = max(1, batch_size)
         self.progress = progress
         self.capture = set(capture_sizes)
