@@ -24,7 +24,7 @@ import heapq
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ledger.errors import FormatError
 
@@ -122,23 +122,47 @@ def _sample(prefix: bytes, ids: list[str], n: int) -> list[str]:
         return []
     if n >= len(ids):
         return [id_ for _, id_ in _sorted_tickets(prefix, ids)]
+    try:
+        keys = _six_digit_keys(prefix, map(str.encode, ids))  # C-speed over a million ids
+    except UnicodeEncodeError:
+        _not_utf8(ids)
+    threshold = heapq.nsmallest(n, keys)[-1]
+    shortlist = [id_ for id_, key in zip(ids, keys, strict=True) if key <= threshold]
+    return [id_ for _, id_ in _sorted_tickets(prefix, shortlist)[:n]]
+
+
+def _encoded(ids: list[str]) -> Iterator[bytes]:
+    """The UTF-8 bytes of each id, lazily; ``FormatError`` naming the first id that has none."""
+    try:
+        yield from map(str.encode, ids)
+    except UnicodeEncodeError:
+        _not_utf8(ids)
+
+
+def _not_utf8(ids: list[str]) -> NoReturn:
+    """An id could not be encoded: raise ``_check_ids``'s ``FormatError`` naming it."""
+    _check_ids(ids)
+    raise AssertionError("bad math: _check_ids accepted an id encode() refused")
+
+
+def _six_digit_keys(prefix: bytes, encoded: Iterable[bytes]) -> list[int]:
+    """Each id's ticket cut to its first six digits, as an integer.
+
+    The key never decreases along the ticket order (ties are possible).
+    The first digits of a ticket are the last decimal digits of the hash
+    value ``H(S + id)``, reversed: ``v mod 10**6`` with its digits reversed.
+    """
     copy = hashlib.sha256(prefix).copy  # S absorbed once, then copied per id
     from_bytes = int.from_bytes
     rev = _REVERSED_3
     keys: list[int] = []
     append = keys.append
-    try:
-        for id_ in ids:
-            h = copy()
-            h.update(id_.encode())
-            low = from_bytes(h.digest(), "big") % 1_000_000
-            append(rev[low % 1000] * 1000 + rev[low // 1000])
-    except UnicodeEncodeError:
-        _check_ids(ids)
-        raise AssertionError("bad math: _check_ids accepted an id encode() refused") from None
-    threshold = heapq.nsmallest(n, keys)[-1]
-    shortlist = [id_ for id_, key in zip(ids, keys, strict=True) if key <= threshold]
-    return [id_ for _, id_ in _sorted_tickets(prefix, shortlist)[:n]]
+    for raw in encoded:
+        h = copy()
+        h.update(raw)
+        low = from_bytes(h.digest(), "big") % 1_000_000
+        append(rev[low % 1000] * 1000 + rev[low // 1000])
+    return keys
 
 
 class TicketPool:
@@ -156,11 +180,7 @@ class TicketPool:
 
     def __init__(self, ids: Iterable[str]) -> None:
         self.ids = _distinct(ids)
-        try:
-            self._encoded = [id_.encode() for id_ in self.ids]
-        except UnicodeEncodeError:
-            _check_ids(self.ids)
-            raise AssertionError("bad math: _check_ids accepted an id encode() refused") from None
+        self._encoded = list(_encoded(self.ids))
 
     def order(self, seed: str) -> Iterable[str]:
         """The ids in ticket order under ``seed`` (README §2), computed as far as iterated.
@@ -171,16 +191,7 @@ class TicketPool:
 
     def _order(self, seed: str) -> Iterator[str]:
         prefix = _prefix(seed)
-        copy = hashlib.sha256(prefix).copy
-        from_bytes = int.from_bytes
-        rev = _REVERSED_3
-        keys: list[int] = []
-        append = keys.append
-        for raw in self._encoded:
-            h = copy()
-            h.update(raw)
-            low = from_bytes(h.digest(), "big") % 1_000_000
-            append(rev[low % 1000] * 1000 + rev[low // 1000])
+        keys = _six_digit_keys(prefix, self._encoded)
         ranked = sorted(range(len(keys)), key=keys.__getitem__)
         ids, count, i = self.ids, len(ranked), 0
         while i < count:
@@ -232,14 +243,10 @@ def _sorted_tickets(prefix: bytes, ids: list[str]) -> list[tuple[str, str]]:
     from_bytes = int.from_bytes
     pairs: list[tuple[str, str]] = []
     append = pairs.append
-    try:
-        for id_ in ids:
-            h = copy()
-            h.update(id_.encode())
-            append((str(from_bytes(h.digest(), "big")).zfill(64)[::-1], id_))
-    except UnicodeEncodeError:
-        _check_ids(ids)
-        raise AssertionError("bad math: _check_ids accepted an id encode() refused") from None
+    for id_, raw in zip(ids, _encoded(ids), strict=True):
+        h = copy()
+        h.update(raw)
+        append((str(from_bytes(h.digest(), "big")).zfill(64)[::-1], id_))
     pairs.sort()
     return pairs
 
