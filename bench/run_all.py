@@ -33,6 +33,9 @@ run's figures.
 """
 
 
+SPOT_CHECKS = HERE / "spot_checks.md"
+
+
 def _rows(name: str) -> list[dict[str, object]]:
     path = HERE / "results" / f"{name}.json"
     return list(json.loads(path.read_text())["rows"]) if path.exists() else []
@@ -115,6 +118,8 @@ def write_doc() -> None:
         if data.get("note"):
             parts.append(str(data["note"]) + "\n\n")
         parts.append(_table(data["rows"]))
+    if SPOT_CHECKS.exists():  # figures measured outside a full run, each with its command
+        parts.append("\n" + SPOT_CHECKS.read_text(encoding="utf-8"))
     DOC.write_text("".join(parts), encoding="utf-8")
     print(f"wrote {DOC}")
 
