@@ -241,6 +241,27 @@ def test_reveals_must_be_exactly_the_parties():
 # Teams (C3)
 
 
+def test_a_mapped_draw_is_the_same_draw():
+    # A large draw hands its inspector orders to a mapper (the verifier's pool): same teams.
+    data = schedule(
+        strata=[{"stratum": "S", "ratio": "1", "candidates": [f"E{n:04d}" for n in range(300)]}],
+        max_load=30,
+    )
+    calls: list[int] = []
+
+    def mapper(fn, items):
+        calls.append(len(items))
+        return [fn(item) for item in items]
+
+    mapped = perform_draw(data, REVEALS, 42, ROOT, mapper=mapper)
+    assert calls == [3]  # 300 enterprises in jobs of 128
+    assert mapped == perform_draw(data, REVEALS, 42, ROOT)
+    calls.clear()
+    small = schedule()
+    assert perform_draw(small, REVEALS, 42, ROOT, mapper=mapper) == run(small)
+    assert calls == []  # below PARALLEL_MIN_ENTERPRISES the draw stays in-line
+
+
 def test_teams_have_at_least_two_and_team_size_members():
     for team_size, expected in ((1, 2), (2, 2), (3, 3), (5, 5)):
         result = run(schedule(team_size=team_size))

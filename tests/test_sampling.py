@@ -110,6 +110,44 @@ def test_ticket_pool_order_is_ticket_order_through_ties():
     assert list(pool.order("other")) == [i for i, _ in ticket_order("other", ids)]
 
 
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
+
+
+def _in_order(fn, items):
+    return [fn(item) for item in items]
+
+
+def test_ticket_pool_prepared_orders_are_the_lazy_orders_through_ties():
+    # prepare() hands the orders to a mapper in jobs; 6000 ids force six-digit ties.
+    ids = [f"9113082100{i:08d}" for i in range(6000)]
+    seeds = [f"seed-{n}" for n in range(5)]
+    prepared = TicketPool(ids)
+    jobs: list[int] = []
+
+    def mapper(fn, items):
+        jobs.append(len(items))
+        return _in_order(fn, items)
+
+    prepared.prepare(seeds, mapper)
+    assert jobs == [1]  # one job of up to ORDERS_PER_JOB seeds
+    for seed in seeds:
+        assert list(prepared.order(seed)) == [i for i, _ in ticket_order(seed, ids)]
+    # each prepared order is used once; asking again computes it lazily, the same
+    assert list(prepared.order(seeds[0])) == [i for i, _ in ticket_order(seeds[0], ids)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(TEXT, min_size=1, max_size=40, unique=True),
+    seeds=st.lists(TEXT, min_size=1, max_size=300, unique=True),
+)
+def test_ticket_pool_prepare_in_jobs_equals_order(ids, seeds):
+    lazy, prepared = TicketPool(ids), TicketPool(ids)
+    prepared.prepare(seeds, _in_order)
+    for seed in seeds:
+        assert list(prepared.order(seed)) == list(lazy.order(seed))
+
+
 def test_ticket_pool_refuses_what_ticket_order_refuses():
     bad_ids: list[list[Any]] = [["a", "a"], ["a", 3], ["\ud800"]]
     for bad in bad_ids:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+import ledger.domain.draws as draws
 import tools.verify.bundle as verify_bundle
 from ledger.bundle import open_bundle, write_bundle
 from ledger.canonical import canonical
@@ -126,6 +127,27 @@ def test_valid_draw_replays_to_the_same_selection_and_teams(capsys):
     out = capsys.readouterr().out
     assert "  spotcheck-draw-seed/1\n  label:enterprises\n  draw:D1\n  checkpoint:23:" in out
     assert "team for 91130821MA0A0000A1: I-A1, I-S1" in out
+
+
+@pytest.mark.parametrize("name,first_bad", [("valid", None), ("team_altered", 26),
+                                            ("selection_altered", 26)])
+def test_draw_replayed_on_the_worker_pool(name, first_bad, monkeypatch, capsys):
+    # Every draw hands its inspector orders to the verifier's processes: same verdicts.
+    monkeypatch.setattr(draws, "PARALLEL_MIN_ENTERPRISES", 1)
+    mapped: list[int] = []
+    real_map = verify_bundle.LogVerifier._map
+
+    def spy(self, fn, items):
+        result = real_map(self, fn, items)
+        mapped.append(len(items))
+        assert self._pool is not None  # the jobs ran on the worker processes
+        return result
+
+    monkeypatch.setattr(verify_bundle.LogVerifier, "_map", spy)
+    code = main([str(BUNDLES / name), "--vkey", VKEY, "--json", "--jobs", "2"])
+    assert (code, verdict_of(capsys)["first_bad_index"]) == (int(first_bad is not None),
+                                                             first_bad)
+    assert mapped == [1]  # one job: the draw's few enterprises
 
 
 @pytest.mark.parametrize("name", ["selection_altered", "team_altered", "wrong_checkpoint_size"])

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.domain.sampling import (
+    Mapper,
     TicketPool,
     check_strata,
     draw_seed,
@@ -53,6 +54,9 @@ __all__ = [
 
 #: Seed label of the enterprise selection (README §3 "Inputs").
 ENTERPRISES_LABEL = "enterprises"
+
+#: Selected enterprises from which ``perform_draw`` hands the inspector orders to a mapper.
+PARALLEL_MIN_ENTERPRISES = 256
 
 #: Smallest team a draw aims for, whatever ``team_size`` says (C3: max(2, team_size)).
 MIN_TEAM = 2
@@ -245,6 +249,8 @@ def perform_draw(
     reveals: Mapping[str, str],
     checkpoint_size: int,
     checkpoint_root_hex: str,
+    *,
+    mapper: Mapper | None = None,
 ) -> dict[str, Any]:
     """The ``data`` of the ``DrawPerformed`` entry (A11; README §3; C3).
 
@@ -264,7 +270,9 @@ def perform_draw(
     "selection", "teams"}``.  Raises ``FormatError`` for malformed input and
     ``RuleError`` (rule ``draw.reveals_complete``) when the reveals are not
     exactly one per scheduled party.  Never fails because of the inspector
-    pool: a team that cannot be filled stays short.
+    pool: a team that cannot be filled stays short.  ``mapper`` (e.g. a
+    process pool's) computes the per-enterprise inspector orders in parallel
+    for a large draw; the result is the same.
     """
     schedule = parse_schedule(scheduled)
     _check_reveals(schedule, reveals)
@@ -273,7 +281,9 @@ def perform_draw(
     )
     selection = stratified_selection(seed, schedule.strata)
     enterprises = [e for item in selection for e in _str_list(item["selected"])]
-    teams = _draw_teams(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprises)
+    teams = _draw_teams(
+        schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprises, mapper=mapper
+    )
     return {
         "draw_id": schedule.draw_id,
         "checkpoint": {"size": checkpoint_size, "root": checkpoint_root_hex},
@@ -324,6 +334,8 @@ def _draw_teams(
     checkpoint_size: int,
     checkpoint_root_hex: str,
     enterprises: Sequence[str],
+    *,
+    mapper: Mapper | None = None,
 ) -> list[list[str]]:
     """Inspector teams, exactly as C3 says, one per enterprise in the given order.
 
@@ -349,10 +361,14 @@ def _draw_teams(
     teams: list[list[str]] = []
     # inspector_order's order, computed only as far as each team needs
     pool = TicketPool([x.id for x in schedule.inspectors])
-    for enterprise in enterprises:
-        order = pool.order(
-            _inspector_seed(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprise)
-        )
+    seeds = [
+        _inspector_seed(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprise)
+        for enterprise in enterprises
+    ]
+    if mapper is not None and len(seeds) >= PARALLEL_MIN_ENTERPRISES:
+        pool.prepare(seeds, mapper)
+    for enterprise, seed in zip(enterprises, seeds, strict=True):
+        order = pool.order(seed)
         team: list[str] = []
 
         def eligible(id_: str, enterprise: str = enterprise, team: list[str] = team) -> bool:

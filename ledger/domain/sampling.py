@@ -23,13 +23,14 @@ import hashlib
 import heapq
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from ledger.errors import FormatError
 
 __all__ = [
     "SEED_FORMAT",
+    "Mapper",
     "TicketPool",
     "check_strata",
     "consistent_sample",
@@ -165,6 +166,45 @@ def _six_digit_keys(prefix: bytes, encoded: Iterable[bytes]) -> list[int]:
     return keys
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+Mapper = Callable[[Callable[[_T], _R], Sequence[_T]], list[_R]]
+"""``mapper(fn, items) -> [fn(item) for item in items]``, possibly on other processes
+(``fn`` is a module-level function, ``items`` picklable); the results in order."""
+
+#: Seeds per job when :meth:`TicketPool.prepare` spreads orders over a mapper.
+ORDERS_PER_JOB = 128
+
+
+def _orders_job(job: tuple[list[str], list[bytes], list[bytes]]) -> list[list[int]]:
+    """The ticket order of ``ids`` (as positions) under each prefix: one mapper job."""
+    ids, encoded, prefixes = job
+    return [list(_ranking(prefix, ids, encoded)) for prefix in prefixes]
+
+
+def _ranking(prefix: bytes, ids: list[str], encoded: list[bytes]) -> Iterator[int]:
+    """Positions of ``ids`` in ticket order under ``prefix`` (README §2), computed lazily.
+
+    Every id is hashed to its six-digit key (the smallest ticket needs them
+    all); full tickets are computed only to order ids whose keys are equal.
+    """
+    keys = _six_digit_keys(prefix, encoded)
+    ranked = sorted(range(len(keys)), key=keys.__getitem__)
+    count, i = len(ranked), 0
+    while i < count:
+        j, key = i + 1, keys[ranked[i]]
+        while j < count and keys[ranked[j]] == key:
+            j += 1
+        if j == i + 1:
+            yield ranked[i]
+        else:  # equal first six digits: order the group by full ticket, then id
+            group = ranked[i:j]
+            position = {ids[p]: p for p in group}
+            for _, id_ in _sorted_tickets(prefix, [ids[p] for p in group]):
+                yield position[id_]
+        i = j
+
+
 class TicketPool:
     """Ids ordered many times under different seeds (C3: an inspector pool, per enterprise).
 
@@ -181,30 +221,40 @@ class TicketPool:
     def __init__(self, ids: Iterable[str]) -> None:
         self.ids = _distinct(ids)
         self._encoded = list(_encoded(self.ids))
+        self._ready: dict[str, list[int]] = {}
+
+    def prepare(self, seeds: Sequence[str], mapper: Mapper) -> None:
+        """Compute the orders under ``seeds`` ahead, spread over ``mapper`` (e.g. a pool).
+
+        :meth:`order` then reads them instead of hashing; the orders are the
+        same (each is one call of the function :meth:`order` runs lazily).
+        """
+        todo = [seed for seed in dict.fromkeys(seeds) if seed not in self._ready]
+        prefixes = [_prefix(seed) for seed in todo]
+        jobs = [
+            (self.ids, self._encoded, prefixes[i : i + ORDERS_PER_JOB])
+            for i in range(0, len(prefixes), ORDERS_PER_JOB)
+        ]
+        orders = [order for chunk in mapper(_orders_job, jobs) for order in chunk]
+        if len(orders) != len(todo):
+            raise AssertionError("bad math: the mapper lost orders")
+        self._ready.update(zip(todo, orders, strict=True))
 
     def order(self, seed: str) -> Iterable[str]:
         """The ids in ticket order under ``seed`` (README §2), computed as far as iterated.
 
         The result may be iterated again (each pass starts at the front).
         """
+        ready = self._ready.pop(seed, None)
+        if ready is not None:
+            ids = self.ids
+            return [ids[p] for p in ready]
         return _Memo(self._order(seed))
 
     def _order(self, seed: str) -> Iterator[str]:
-        prefix = _prefix(seed)
-        keys = _six_digit_keys(prefix, self._encoded)
-        ranked = sorted(range(len(keys)), key=keys.__getitem__)
-        ids, count, i = self.ids, len(ranked), 0
-        while i < count:
-            j, key = i + 1, keys[ranked[i]]
-            while j < count and keys[ranked[j]] == key:
-                j += 1
-            if j == i + 1:
-                yield ids[ranked[i]]
-            else:  # equal first six digits: order the group by full ticket, then id
-                group = [ids[p] for p in ranked[i:j]]
-                for _, id_ in _sorted_tickets(prefix, group):
-                    yield id_
-            i = j
+        ids = self.ids
+        for position in _ranking(_prefix(seed), ids, self._encoded):
+            yield ids[position]
 
 
 class _Memo:

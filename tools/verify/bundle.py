@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -240,6 +240,28 @@ class LogVerifier:
         self._pool: ProcessPoolExecutor | None = None
         self._pending: deque[_Batch] = deque()
         self._sig_bad: tuple[int, str] | None = None
+        self.state.draw_mapper = self._map
+
+    # -- the pool --------------------------------------------------------------
+    def _start_pool(self) -> ProcessPoolExecutor | None:
+        """The worker pool, started on first use; None when checking in this process."""
+        if self._pool is None and self.jobs > 1:
+            self._pool = ProcessPoolExecutor(
+                self.jobs, mp_context=_pool_context(),
+                initializer=follow_parent, initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[fn(x) for x in items]`` on the workers (a large draw's replay, A11)."""
+        pool = self._start_pool()
+        if pool is not None:
+            try:
+                futures = [pool.submit(fn, item) for item in items]
+                return [future.result() for future in futures]
+            except BrokenProcessPool:
+                self._give_up_pool()
+        return [fn(item) for item in items]
 
     # -- signatures ------------------------------------------------------------
     def _note_bad(self, bad: list[int], keys: dict[int, str]) -> None:
@@ -250,13 +272,8 @@ class LogVerifier:
 
     def _submit(self, batch: list[Job], keys: dict[int, str], *, last: bool = False) -> None:
         """Send a batch to the pool, or check it here (one job, a small log, a busy pool)."""
-        if self._pool is None and self.jobs > 1 and not last:
-            self._pool = ProcessPoolExecutor(
-                self.jobs, mp_context=_pool_context(),
-                initializer=follow_parent, initargs=(os.getpid(),),
-            )
+        pool = self._pool if last else self._start_pool()
         self._collect(wait=False)
-        pool = self._pool
         if pool is None or len(self._pending) >= 2 * self.jobs:
             # No pool, or its workers are busy: check this batch here rather than wait.
             self._note_bad(_verify_batch(batch), keys)
