@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 PG_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -50,8 +53,6 @@ def store_url(kind: str) -> Iterator[str]:
 
 def ed25519_verify_loop(seconds: float) -> int:
     """Bare Ed25519 verifications of one 300-byte message for ``seconds``; returns the count."""
-    import time
-
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     key = Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
@@ -64,6 +65,35 @@ def ed25519_verify_loop(seconds: float) -> int:
             public.verify(signature, message)
         count += 200
     return count
+
+
+_BARRIER: Any = None
+
+
+def _set_barrier(barrier: Any) -> None:
+    global _BARRIER
+    _BARRIER = barrier
+
+
+def _core_rate(seconds: float) -> float:
+    """One worker's verifications per second, timed from when every worker is ready."""
+    _BARRIER.wait()
+    start = time.perf_counter()
+    count = ed25519_verify_loop(seconds)
+    return count / (time.perf_counter() - start)
+
+
+def bare_rate(jobs: int, seconds: float = 3.0) -> float:
+    """Ed25519 verifications per second with ``jobs`` processes in parallel.
+
+    The workers start together (a barrier, after their imports) and each
+    times itself, so start-up is not counted against the ceiling.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(jobs)
+    with context.Pool(jobs, initializer=_set_barrier, initargs=(barrier,)) as pool:
+        rates = pool.map(_core_rate, [seconds] * jobs, chunksize=1)
+    return sum(rates)
 
 
 def pg_available() -> bool:
