@@ -31,6 +31,7 @@ import binascii
 import copy
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -397,7 +398,7 @@ class LogState:
         self._streams: dict[str, int] = {}
         self._nonces: set[tuple[str, str]] = set()
         self._teams: dict[str, tuple[str, ...]] = {}
-        self._due: list[_Due] = []
+        self._due: deque[_Due] = deque()  # owed system entries, next first
         self._case_of: dict[str, tuple[str, str]] = {}
         self._recusals: dict[str, tuple[str, ...]] = {}
         self._conflicts: list[tuple[int, str, str]] = []
@@ -1083,7 +1084,8 @@ class LogState:
         def effect() -> None:
             draw.performed = data
             draw.performed_at = index
-            self._due = cases + self._due[1:]
+            self._due.popleft()
+            self._due.extendleft(reversed(cases))
 
         return effect
 
@@ -1108,7 +1110,7 @@ class LogState:
             self._teams[stream] = due.inspectors
             self._case_of[stream] = (due.draw_id, due.enterprise)
             self.draws[due.draw_id].cases.append(stream)
-            self._due = self._due[1:]
+            self._due.popleft()
 
         return effect
 

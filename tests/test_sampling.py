@@ -18,6 +18,7 @@ from ledger.domain.sampling import (
     check_strata,
     consistent_sample,
     draw_seed,
+    draw_seeds,
     parse_ratio,
     seed_bytes,
     sha256_hex,
@@ -146,6 +147,27 @@ def test_ticket_pool_prepare_in_jobs_equals_order(ids, seeds):
     prepared.prepare(seeds, _in_order)
     for seed in seeds:
         assert list(prepared.order(seed)) == list(lazy.order(seed))
+
+
+@settings(max_examples=80, deadline=None)
+@given(labels=st.lists(TEXT, max_size=20), draw_id=TEXT, size=st.integers(0, 10**9))
+def test_draw_seeds_is_draw_seed_of_each_label(labels, draw_id, size):
+    labels = [x for x in labels if "\r" not in x and "\n" not in x]
+    draw_id = draw_id.replace("\r", "x").replace("\n", "x")
+    reveals = {"B": SECRET, "A": ROOT}
+    assert draw_seeds(labels, draw_id, size, ROOT, reveals) == [
+        draw_seed(label, draw_id, size, ROOT, reveals) for label in labels
+    ]
+
+
+def test_draw_seeds_checks_every_label_and_the_shared_inputs():
+    with pytest.raises(FormatError, match="CR or LF") as err:
+        draw_seeds(["ok", "bad\nlabel"], "D1", 3, ROOT, {"A": SECRET})
+    assert err.value.field == "label"
+    with pytest.raises(FormatError) as err:
+        draw_seeds(["ok", "fine"], "D1", 3, "not-hex", {"A": SECRET})
+    assert err.value.field == "root_hex"
+    assert draw_seeds([], "D1", 3, "not-hex", {}) == []
 
 
 def test_ticket_pool_refuses_what_ticket_order_refuses():

@@ -34,6 +34,7 @@ from ledger.domain.sampling import (
     TicketPool,
     check_strata,
     draw_seed,
+    draw_seeds,
     stratified_selection,
     ticket_order,
 )
@@ -361,10 +362,10 @@ def _draw_teams(
     teams: list[list[str]] = []
     # inspector_order's order, computed only as far as each team needs
     pool = TicketPool([x.id for x in schedule.inspectors])
-    seeds = [
-        _inspector_seed(schedule, reveals, checkpoint_size, checkpoint_root_hex, enterprise)
-        for enterprise in enterprises
-    ]
+    seeds = draw_seeds(
+        [inspectors_label(enterprise) for enterprise in enterprises],
+        schedule.draw_id, checkpoint_size, checkpoint_root_hex, reveals,
+    )
     if mapper is not None and len(seeds) >= PARALLEL_MIN_ENTERPRISES:
         pool.prepare(seeds, mapper)
     for enterprise, seed in zip(enterprises, seeds, strict=True):

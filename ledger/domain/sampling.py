@@ -35,6 +35,7 @@ __all__ = [
     "check_strata",
     "consistent_sample",
     "draw_seed",
+    "draw_seeds",
     "parse_ratio",
     "seed_bytes",
     "sha256_hex",
@@ -247,8 +248,7 @@ class TicketPool:
         """
         ready = self._ready.pop(seed, None)
         if ready is not None:
-            ids = self.ids
-            return [ids[p] for p in ready]
+            return _Memo(map(self.ids.__getitem__, ready))
         return _Memo(self._order(seed))
 
     def _order(self, seed: str) -> Iterator[str]:
@@ -437,6 +437,31 @@ def draw_seed(
     Raises what :func:`seed_bytes` raises.
     """
     return hashlib.sha256(seed_bytes(label, draw_id, tree_size, root_hex, reveals)).hexdigest()
+
+
+def draw_seeds(
+    labels: Sequence[str],
+    draw_id: str,
+    tree_size: int,
+    root_hex: str,
+    reveals: Mapping[str, str] | Sequence[tuple[str, str]],
+) -> list[str]:
+    """:func:`draw_seed` of each label, the other inputs shared (e.g. one per enterprise, C3).
+
+    The shared inputs are checked once; each label is checked as
+    :func:`seed_bytes` checks it.  Raises what :func:`seed_bytes` raises.
+    """
+    if not labels:
+        return []
+    first = labels[0]
+    template = seed_bytes(first, draw_id, tree_size, root_hex, reveals)
+    head = f"{SEED_FORMAT}\nlabel:".encode()
+    tail = template[len(head) + len(first.encode("utf-8")) :]  # "\ndraw:..." to the end
+    seeds = []
+    for label in labels:
+        _check_text(label, "label")
+        seeds.append(hashlib.sha256(head + label.encode("utf-8") + tail).hexdigest())
+    return seeds
 
 
 def _check_text(value: object, field: str) -> None:
