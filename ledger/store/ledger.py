@@ -94,6 +94,7 @@ class Ledger:
         self.clock = clock
         self._lock = threading.RLock()
         self._fresh: dict[int, bytes] = {}  # stored-hash index -> hash, for the batch at hand
+        self._stamp: tuple[datetime | None, str] = (None, "")  # (logged_at, its A1 text)
         self.log = LogState()
         self.domain = DomainState()
         self._stale = False  # in-memory state may be ahead of the store: rebuild before use
@@ -278,7 +279,9 @@ class Ledger:
 
     def _stage(self, pendings: Sequence[Pending], now: datetime) -> list[tuple[Entry, bytes]]:
         """Give pendings their index, seq and time, and apply them to the in-memory state."""
-        stamp = format_time(now)
+        if self._stamp[0] != now:  # one time for the whole batch: format it once
+            self._stamp = (now, format_time(now))
+        stamp = self._stamp[1]
         out = []
         for pending in pendings:
             entry = make_entry(
