@@ -13,7 +13,9 @@ Steps, each failure naming its step and the first bad entry:
                  checkpoint's size and root (A5, A9);
 6. draws       — every draw replayed (A11): commitments, reveals, the
                  ``DrawPerformed`` seed, selection and teams, the cases
-                 opened (checked by ``LogState`` as the entries go by);
+                 opened (checked by ``LogState`` as the entries go by; a
+                 large draw's per-enterprise inspector orders, C3, are
+                 computed on the same worker processes);
 7. reports     — each published report's SHA-256, tree size and root, and,
                  where a recompute function exists, its bytes (C7, B4).
 
