@@ -157,9 +157,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             return
         # A cursor of its own: ``curs`` still holds the RETURNING notification ids.
         with curs.connection.cursor() as extra:
-            if write.hashes:
-                extra.executemany(
-                    f"INSERT INTO {self.tree_table} (idx, hash) VALUES (%s, %s)", write.hashes
+            if write.hashes:  # one statement for the batch's tree rows, not one per row
+                extra.execute(
+                    f"INSERT INTO {self.tree_table} (idx, hash) "
+                    "SELECT * FROM unnest(%s::bigint[], %s::bytea[])",
+                    [[i for i, _ in write.hashes], [h for _, h in write.hashes]],
                 )
             if write.checkpoint is not None:
                 extra.execute(
