@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -119,6 +120,22 @@ def start_workers() -> int:
         return 0
     pids = {f.result() for f in [pool.submit(_ready) for _ in range(4 * cores())]}
     return len(pids)
+
+
+def pool_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[fn(x) for x in items]`` on the worker pool (a large draw's replay, A11/C3).
+
+    In this process when there is no pool (one core) or it broke; ``fn`` is
+    a module-level function and ``items`` are picklable.
+    """
+    pool = _pool()
+    if pool is not None:
+        try:
+            futures = [pool.submit(fn, item) for item in items]
+            return [future.result() for future in futures]
+        except (RuntimeError, BrokenProcessPool):  # a broken or shut-down pool
+            _shutdown()
+    return [fn(item) for item in items]
 
 
 def _shutdown() -> None:

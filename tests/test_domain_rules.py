@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import ledger.domain.draws as draws
 from ledger.domain.decide import decide, due_system_entries
 from ledger.domain.draws import perform_draw, replacement_after_recusal
 from ledger.domain.registry import ImportRowsError
@@ -345,6 +346,23 @@ def schedule_refused(s: Season, args: dict[str, Any], error: type[LedgerError], 
 def test_schedule_needs_an_imported_task(season: Season):
     schedule_refused(season, {**draft(season), "task_id": "联202301-777"}, NotFoundError,
                      "C3 schedule", "task_id")
+
+
+def test_a_draw_through_a_mapper_is_the_same_draw(season: Season, monkeypatch):
+    # The store hands a large draw to its worker pool: decide and the Part A re-check
+    # both go through the mapper, and the entries are those of the in-line draw.
+    in_line = Season().setup()
+    expected = in_line.draw("D1", DIRECTED, ["AJJ", "SCJ", "observer"])
+    monkeypatch.setattr(draws, "PARALLEL_MIN_ENTERPRISES", 1)
+    calls: list[int] = []
+
+    def mapper(fn, items):
+        calls.append(len(items))
+        return [fn(item) for item in items]
+
+    season.h.log.draw_mapper = mapper
+    assert season.draw("D1", DIRECTED, ["AJJ", "SCJ", "observer"]) == expected
+    assert len(calls) == 2  # decide's DrawPerformed, then LogState's check of it
 
 
 def test_schedule_needs_a_new_draw_id(drawn: At):

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,6 +150,32 @@ def test_running_the_season_again_appends_nothing(built: Built) -> None:
     assert ledger.backend.head_size() == size
     assert replace(again, appended=built.summary.appended) == built.summary
     ledger.backend.close()
+
+
+def test_the_store_replays_draws_on_the_worker_pool(built: Built,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Opening the store replays the log; every DrawPerformed's draw goes to the pool.
+    import ledger.domain.draws as draws
+    import ledger.store.ledger as store_ledger
+    from ledger import sigcheck
+
+    monkeypatch.setattr(draws, "PARALLEL_MIN_ENTERPRISES", 1)
+    calls: list[int] = []
+
+    def spy(fn: Any, items: Any) -> list[Any]:
+        calls.append(len(items))
+        return sigcheck.pool_map(fn, items)
+
+    monkeypatch.setattr(store_ledger, "pool_map", spy)
+    ledger = built.ledger()
+    try:
+        assert ledger.size == built.summary.size  # every draw checked against the pool's
+        performed = sum(
+            b'"type":"DrawPerformed"' in data for _, data in ledger.entries(0)
+        )
+        assert performed >= 1 and len(calls) == performed
+    finally:
+        ledger.backend.close()
 
 
 def _verify(bundle: Path, vkey: str) -> int:

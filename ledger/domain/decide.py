@@ -839,7 +839,7 @@ def _reveal_rules(ctx: _Ctx, target: _Target) -> list[Pending]:
     if log_draw is None or log_draw.commit_checkpoint is None:
         raise AssertionError("bad math: all committed but the log has no commit checkpoint")
     size, root_hex = log_draw.commit_checkpoint
-    performed = perform_draw(draw.scheduled, reveals, size, root_hex)
+    performed = perform_draw(draw.scheduled, reveals, size, root_hex, mapper=ctx.log.draw_mapper)
     out = [Pending(target.stream, "DrawPerformed", performed, None)]
     teams = cast(list[dict[str, Any]], performed["teams"])
     for team in teams:

@@ -31,7 +31,7 @@ from ledger.entries import Entry, entry_bytes, leaf_hash, make_entry
 from ledger.errors import LedgerError, RuleError, StoreError
 from ledger.receipts import make_receipt
 from ledger.replay import LogState
-from ledger.sigcheck import Prechecks
+from ledger.sigcheck import Prechecks, pool_map
 from ledger.store.backend import Backend
 from ledger.store.recorders import TreeWrite
 from ledger.times import format_time, now_utc
@@ -95,12 +95,19 @@ class Ledger:
         self._lock = threading.RLock()
         self._fresh: dict[int, bytes] = {}  # stored-hash index -> hash, for the batch at hand
         self._stamp: tuple[datetime | None, str] = (None, "")  # (logged_at, its A1 text)
-        self.log = LogState()
+        self.log = self._new_log()
         self.domain = DomainState()
         self._stale = False  # in-memory state may be ahead of the store: rebuild before use
         self._listeners: list[Callable[[list[Entry]], None]] = []
 
     # -- state ---------------------------------------------------------------
+    @staticmethod
+    def _new_log() -> LogState:
+        """An empty ``LogState`` whose large draws replay on the worker pool (C3)."""
+        log = LogState()
+        log.draw_mapper = pool_map
+        return log
+
     def catch_up(self) -> int:
         """Apply entries other writers appended since we last looked; returns the size."""
         with self._lock:
@@ -112,7 +119,7 @@ class Ledger:
     def _rebuild(self) -> None:
         """Throw the in-memory state away and fold the stored log again."""
         self._stale = True
-        self.log = LogState()
+        self.log = self._new_log()
         self.domain = DomainState()
         self.catch_up()
         self._stale = False
