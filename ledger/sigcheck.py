@@ -122,19 +122,28 @@ def start_workers() -> int:
     return len(pids)
 
 
-def pool_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-    """``[fn(x) for x in items]`` on the worker pool (a large draw's replay, A11/C3).
+def pool_map(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    pool: Callable[[], ProcessPoolExecutor | None] | None = None,
+    broken: Callable[[], None] | None = None,
+) -> list[Any]:
+    """``[fn(x) for x in items]`` on a worker pool (a large draw's replay, A11/C3), in order.
 
-    In this process when there is no pool (one core) or it broke; ``fn`` is
-    a module-level function and ``items`` are picklable.
+    ``pool()`` gives the pool (default: this module's process-wide one) and
+    ``broken()`` is called when it turns out broken or shut down (default:
+    drop that pool); with no pool (one core) or a broken one, the work is
+    done in this process.  ``fn`` is a module-level function and ``items``
+    are picklable.
     """
-    pool = _pool()
-    if pool is not None:
+    executor = (pool or _pool)()
+    if executor is not None:
         try:
-            futures = [pool.submit(fn, item) for item in items]
+            futures = [executor.submit(fn, item) for item in items]
             return [future.result() for future in futures]
         except (RuntimeError, BrokenProcessPool):  # a broken or shut-down pool
-            _shutdown()
+            (broken or _shutdown)()
     return [fn(item) for item in items]
 
 

@@ -135,15 +135,15 @@ def test_draw_replayed_on_the_worker_pool(name, first_bad, monkeypatch, capsys):
     # Every draw hands its inspector orders to the verifier's processes: same verdicts.
     monkeypatch.setattr(draws, "PARALLEL_MIN_ENTERPRISES", 1)
     mapped: list[int] = []
-    real_map = verify_bundle.LogVerifier._map
+    real_map = verify_bundle.pool_map
 
-    def spy(self, fn, items):
-        result = real_map(self, fn, items)
+    def spy(fn, items, *, pool, broken):
+        result = real_map(fn, items, pool=pool, broken=broken)
         mapped.append(len(items))
-        assert self._pool is not None  # the jobs ran on the worker processes
+        assert pool() is not None  # the jobs ran on the verifier's worker processes
         return result
 
-    monkeypatch.setattr(verify_bundle.LogVerifier, "_map", spy)
+    monkeypatch.setattr(verify_bundle, "pool_map", spy)
     code = main([str(BUNDLES / name), "--vkey", VKEY, "--json", "--jobs", "2"])
     assert (code, verdict_of(capsys)["first_bad_index"]) == (int(first_bad is not None),
                                                              first_bad)

@@ -27,6 +27,7 @@ order in which the pool answers.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib
 import multiprocessing
@@ -35,7 +36,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.errors import FormatError, LedgerError
 from ledger.merkle import RootAccumulator, leaf_hash
 from ledger.replay import LogState
-from ledger.sigcheck import cores, follow_parent
+from ledger.sigcheck import cores, follow_parent, pool_map
 
 __all__ = [
     "STEPS",
@@ -242,7 +243,9 @@ class LogVerifier:
         self._pool: ProcessPoolExecutor | None = None
         self._pending: deque[_Batch] = deque()
         self._sig_bad: tuple[int, str] | None = None
-        self.state.draw_mapper = self._map
+        self.state.draw_mapper = functools.partial(
+            pool_map, pool=self._start_pool, broken=self._give_up_pool
+        )
 
     # -- the pool --------------------------------------------------------------
     def _start_pool(self) -> ProcessPoolExecutor | None:
@@ -253,17 +256,6 @@ class LogVerifier:
                 initializer=follow_parent, initargs=(os.getpid(),),
             )
         return self._pool
-
-    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``[fn(x) for x in items]`` on the workers (a large draw's replay, A11)."""
-        pool = self._start_pool()
-        if pool is not None:
-            try:
-                futures = [pool.submit(fn, item) for item in items]
-                return [future.result() for future in futures]
-            except BrokenProcessPool:
-                self._give_up_pool()
-        return [fn(item) for item in items]
 
     # -- signatures ------------------------------------------------------------
     def _note_bad(self, bad: list[int], keys: dict[int, str]) -> None:
