@@ -94,7 +94,6 @@ class Ledger:
         self.clock = clock
         self._lock = threading.RLock()
         self._fresh: dict[int, bytes] = {}  # stored-hash index -> hash, for the batch at hand
-        self._stamp: tuple[datetime | None, str] = (None, "")  # (logged_at, its A1 text)
         self.log = self._new_log()
         self.domain = DomainState()
         self._stale = False  # in-memory state may be ahead of the store: rebuild before use
@@ -216,7 +215,7 @@ class Ledger:
             due = due_system_entries(self.domain, self.log, now=now)
             if not due:
                 return []
-            entries = self._stage(due, now)
+            entries = self._stage(due, format_time(now))
             self._save(entries)
             return [e for e, _ in entries]
 
@@ -230,6 +229,7 @@ class Ledger:
         self, commands: Sequence[dict[str, Any]], reports: Mapping[str, bytes]
     ) -> list[Receipt | LedgerError]:
         with self._writing() as now, self._prechecked(commands):
+            stamp = format_time(now)  # the batch's one logged_at
             results: list[Receipt | LedgerError | tuple[int, bytes]] = []
             staged: list[tuple[Entry, bytes]] = []
             attached: list[tuple[str, int, bytes]] = []
@@ -243,7 +243,7 @@ class Ledger:
                     continue
                 try:
                     body = _report_body(pendings[0], reports)
-                    entries = self._stage(pendings, now)
+                    entries = self._stage(pendings, stamp)
                 except LedgerError as exc:
                     results.append(exc)
                     continue
@@ -275,20 +275,18 @@ class Ledger:
 
     def _commit_pendings(self, groups: Iterable[list[Pending]]) -> list[Receipt]:
         with self._writing() as now:
+            stamp = format_time(now)
             staged: list[tuple[Entry, bytes]] = []
             firsts: list[Receipt | LedgerError | tuple[int, bytes]] = []
             for group in groups:
-                entries = self._stage(group, now)
+                entries = self._stage(group, stamp)
                 firsts.append((entries[0][0]["index"], entries[0][1]))
                 staged.extend(entries)
             self._save(staged)
             return [r for r in self._receipts(firsts, staged) if not isinstance(r, LedgerError)]
 
-    def _stage(self, pendings: Sequence[Pending], now: datetime) -> list[tuple[Entry, bytes]]:
-        """Give pendings their index, seq and time, and apply them to the in-memory state."""
-        if self._stamp[0] != now:  # one time for the whole batch: format it once
-            self._stamp = (now, format_time(now))
-        stamp = self._stamp[1]
+    def _stage(self, pendings: Sequence[Pending], stamp: str) -> list[tuple[Entry, bytes]]:
+        """Give pendings their index, seq and the batch's A1 time text; apply them to the state."""
         out = []
         for pending in pendings:
             entry = make_entry(
