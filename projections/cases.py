@@ -282,7 +282,7 @@ def _on_case(func: Callable[[State, Entry], None]) -> Callable[[State, Entry], N
     """A handler for a ``case/<id>`` entry: find the case, update it, refresh its status."""
 
     def handler(state: State, entry: Entry) -> None:
-        case = state["cases"].get(entry["stream"].split("/", 1)[1])  # case_id_of, inline
+        case = state["cases"].get(case_id_of(entry))
         if case is None:
             return
         func(case, entry)

@@ -236,7 +236,7 @@ def test_a_new_fold_version_is_rebuilt(sqlite_url: str, season: SeedSeason):
 
 def test_entry_types_are_read_from_canonical_bytes(season: SeedSeason):
     for data in season.h.entries:
-        assert _entry_type(data) == json.loads(data)["type"]
+        assert _entry_type(data) == json.loads(data)["type"].encode()
     assert _entry_type(b'{"type":"X"') is None
 
 

@@ -197,12 +197,12 @@ def parse_stored_entry(data: bytes) -> dict[str, Any]:
     return parsed
 
 
-def _entry_type(data: bytes) -> str | None:
-    """The ``type`` of canonical entry bytes: sorted keys put it last (A1, A4)."""
+def _entry_type(data: bytes) -> bytes | None:
+    """The ``type`` of canonical entry bytes, as UTF-8: sorted keys put it last (A1, A4)."""
     at = data.rfind(_TYPE_MARK)
     if at < 0 or not data.endswith(b'"}'):
         return None
-    return data[at + len(_TYPE_MARK) : -2].decode()
+    return data[at + len(_TYPE_MARK) : -2]
 
 
 def _optional_orjson() -> Any:
@@ -335,9 +335,9 @@ def _fold(
             while waiting and waiting[0].position < index:
                 active.append(waiting.pop(0))
             table, others = _dispatch(active)
-        at = data.rfind(_TYPE_MARK)  # as _entry_type, inline: the type is the last member
-        if at > 0 and data.endswith(b'"}'):
-            calls = table.get(data[at + len(_TYPE_MARK) : -2], others)
+        kind = _entry_type(data)
+        if kind is not None:
+            calls = table.get(kind, others)
             if calls:
                 entry = parse(data)
                 for func, arg in calls:
