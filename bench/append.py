@@ -35,7 +35,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import StoredEvent
 
-from bench.common import bare_rate, ed25519_verify_loop, pg_available, record, store_url
+from bench.common import bare_rate, pg_available, record, store_url
 from ledger.canonical import parse_canonical
 from ledger.sigcheck import cores, start_workers
 from ledger.store.backend import Backend, StoreURL
@@ -112,20 +112,13 @@ def _library(url: str, payloads: list[bytes], batch: int) -> float:
     return len(entries) / elapsed
 
 
-def _ed25519_verify_rate(seconds: float = 1.0) -> float:
-    """Bare single-core Ed25519 verifications per second (the per-command floor)."""
-    start = time.perf_counter()
-    count = ed25519_verify_loop(seconds)
-    return count / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
-    ceiling = _ed25519_verify_rate()
+    ceiling = bare_rate(1, seconds=1.0)  # one core's bare Ed25519 verify rate
     # Every signed command costs one Ed25519 verify, so no signed append rate can pass
     # the bare verify rate of all cores: bound_ratio is that rate over the library's.
     all_cores = bare_rate(cores())

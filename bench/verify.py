@@ -74,9 +74,8 @@ def _entries(bundle: Path) -> int:
         return sum(1 for _ in lines)
 
 
-def _timed(bundle: Path, vkey: str, jobs: int) -> float:
-    """Entries per second of ``verify_bundle`` on ``bundle``."""
-    entries = _entries(bundle)
+def _timed(bundle: Path, entries: int, vkey: str, jobs: int) -> float:
+    """Entries per second of ``verify_bundle`` on ``bundle`` (``entries`` lines)."""
     start = time.perf_counter()
     verdict = verify_bundle(bundle, vkey, jobs=jobs, progress=False)
     elapsed = time.perf_counter() - start
@@ -99,13 +98,14 @@ def main() -> None:
         season_vkey = build_season_bundle(args.season_enterprises, season_bundle)
         workloads = (("keys.register only", keys_bundle, LOG.vkey),
                      ("season mix", season_bundle, season_vkey))
+        sizes = {workload: _entries(bundle) for workload, bundle, _ in workloads}
         rounds: dict[str, list[tuple[float, float, float, float]]] = {}
         for round_no in range(1, args.rounds + 1):
             for workload, bundle, vkey in workloads:
                 # The VM's speed drifts by 10-30% from minute to minute: the ceiling is
                 # measured right before and right after each run and averaged.
                 before = bare_rate(args.jobs)
-                rate = _timed(bundle, vkey, args.jobs)
+                rate = _timed(bundle, sizes[workload], vkey, args.jobs)
                 after = bare_rate(args.jobs)
                 ceiling = (before + after) / 2
                 rounds.setdefault(workload, []).append((rate / ceiling, rate, before, after))
@@ -113,12 +113,11 @@ def main() -> None:
                       f"{before:,.0f} before, {after:,.0f} after: ratio {rate / ceiling:.3f}",
                       file=sys.stderr)
         for workload, bundle, _ in workloads:
-            entries = _entries(bundle)
             size_mb = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 2**20
             runs = sorted(rounds[workload])
             ratio, rate, before, after = runs[len(runs) // 2]  # the median round
             rows.append({
-                "workload": workload, "entries": entries, "bundle_mib": round(size_mb, 1),
+                "workload": workload, "entries": sizes[workload], "bundle_mib": round(size_mb, 1),
                 "jobs": args.jobs, "verify_entries_per_s": round(rate),
                 "bare_ed25519_verify_per_s": round((before + after) / 2),
                 "ceiling_before_after": f"{before:,.0f} / {after:,.0f}",
@@ -131,10 +130,9 @@ def main() -> None:
         "process per core verifying Ed25519 signatures for 3 s) is measured right before and "
         "right after each run and averaged, since this VM's speed drifts from minute to "
         "minute, and the row shows the round with the median ratio (all rounds' ratios "
-        "beside it). 'keys.register "
-        "only' is the worst case: every entry registers a key whose public key the verifier "
-        "decodes and "
-        "checks; 'season mix' is what this system's logs hold (registries, draws, cases)."))
+        "beside it). 'keys.register only' is the worst case: every entry registers a key "
+        "whose public key the verifier decodes and checks; 'season mix' is what this "
+        "system's logs hold (registries, draws, cases)."))
 
 
 if __name__ == "__main__":
