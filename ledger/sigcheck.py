@@ -12,19 +12,19 @@ know" and the pass verifies in-line, so the result is the same either way.
 
 Processes, not threads: a verification releases the GIL, but taking it back
 while the ordered pass runs Python costs up to a switch interval each time
-(measured: three times slower than in a process).
+(measured: three times slower than in a process).  For the same reason the
+pool is :class:`ledger.workers.WorkerPool`, which has no helper threads in
+this process, and an answer not back when the pass needs it is computed
+here instead of waited for.
 """
 
 from __future__ import annotations
 
 import atexit
-import multiprocessing
+import contextlib
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.commands import signing_bytes
 from ledger.errors import LedgerError
 from ledger.keys import b64decode
+from ledger.workers import BrokenWorkers, Task, WorkerPool
 
 Job = tuple[bytes, dict[str, Any]]  # (raw public key, command)
 
@@ -40,6 +41,16 @@ MIN_BATCH = 16  # fewer commands are verified in-line: a round trip costs more
 # Commands per worker task: small first (the ordered pass waits for it), then
 # doubling, so a batch of 100 is five tasks and a batch of 1000 about twenty.
 FIRST_CHUNK, MAX_CHUNK = 4, 64
+
+
+def signed_parts(command: Any) -> tuple[bytes, bytes] | None:
+    """A command's A3 signing bytes and its 64-byte signature; None when it cannot be read."""
+    try:
+        message = signing_bytes(command)
+        signature = b64decode(command["sig"], field="command.sig", length=64)
+    except (LedgerError, KeyError, TypeError, ValueError):
+        return None
+    return message, signature
 
 
 def check_signatures(jobs: Sequence[Job]) -> list[bool | None]:
@@ -51,15 +62,15 @@ def check_signatures(jobs: Sequence[Job]) -> list[bool | None]:
     keys: dict[bytes, Ed25519PublicKey] = {}
     out: list[bool | None] = []
     for public, command in jobs:
-        try:
-            message = signing_bytes(command)
-            signature = b64decode(command["sig"], field="command.sig", length=64)
-            key = keys.get(public)
-            if key is None:
+        parts = signed_parts(command)
+        key = keys.get(public)
+        if key is None and parts is not None:
+            with contextlib.suppress(ValueError):
                 key = keys[public] = Ed25519PublicKey.from_public_bytes(public)
-        except (LedgerError, KeyError, TypeError, ValueError):
+        if parts is None or key is None:
             out.append(None)
             continue
+        message, signature = parts
         try:
             key.verify(signature, message)
             out.append(True)
@@ -68,7 +79,7 @@ def check_signatures(jobs: Sequence[Job]) -> list[bool | None]:
     return out
 
 
-_POOL: ProcessPoolExecutor | None = None
+_POOL: WorkerPool | None = None
 _POOL_LOCK = threading.Lock()
 
 
@@ -80,31 +91,17 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def follow_parent(parent: int) -> None:
-    """Worker initializer: exit when the parent is gone (a ``kill -9`` leaves no orphans)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
-
-
-def _pool() -> ProcessPoolExecutor | None:
+def _pool() -> WorkerPool | None:
     """The process-wide pool (``spawn``: the server forks nothing while it runs threads)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None and cores() > 1:
-            _POOL = ProcessPoolExecutor(
-                cores(), mp_context=multiprocessing.get_context("spawn"),
-                initializer=follow_parent, initargs=(os.getpid(),),
-            )
+            _POOL = WorkerPool(cores())
             atexit.register(_shutdown)
         return _POOL
 
 
-def _ready() -> int:
+def _ready(_: object) -> int:
     return os.getpid()
 
 
@@ -118,15 +115,14 @@ def start_workers() -> int:
     pool = _pool()
     if pool is None:
         return 0
-    pids = {f.result() for f in [pool.submit(_ready) for _ in range(4 * cores())]}
-    return len(pids)
+    return len(set(pool.map(_ready, [None] * len(pool))))
 
 
 def pool_map(
     fn: Callable[[Any], Any],
     items: Sequence[Any],
     *,
-    pool: Callable[[], ProcessPoolExecutor | None] | None = None,
+    pool: Callable[[], WorkerPool | None] | None = None,
     broken: Callable[[], None] | None = None,
 ) -> list[Any]:
     """``[fn(x) for x in items]`` on a worker pool (a large draw's replay, A11/C3), in order.
@@ -137,12 +133,11 @@ def pool_map(
     done in this process.  ``fn`` is a module-level function and ``items``
     are picklable.
     """
-    executor = (pool or _pool)()
-    if executor is not None:
+    workers = (pool or _pool)()
+    if workers is not None:
         try:
-            futures = [executor.submit(fn, item) for item in items]
-            return [future.result() for future in futures]
-        except (RuntimeError, BrokenProcessPool):  # a broken or shut-down pool
+            return workers.map(fn, items)
+        except BrokenWorkers:
             (broken or _shutdown)()
     return [fn(item) for item in items]
 
@@ -151,7 +146,7 @@ def _shutdown() -> None:
     global _POOL
     with _POOL_LOCK:
         if _POOL is not None:
-            _POOL.shutdown(wait=False, cancel_futures=True)
+            _POOL.shutdown()
             _POOL = None
 
 
@@ -160,11 +155,20 @@ class Prechecks:
 
     ``keys`` maps a key id to its raw public key as the log knows it before
     the batch; commands by other keys (e.g. registered in the same batch)
-    are left to the ordered pass.
+    are left to the ordered pass.  ``check`` is a module-level function
+    that gives :func:`check_signatures`'s answers (the store passes its
+    faster one, ledger/store/signatures.py).
     """
 
-    def __init__(self, commands: Sequence[Any], keys: Callable[[str], bytes | None]) -> None:
-        self._slots: dict[int, tuple[Any, bytes, Future[list[bool | None]], int]] = {}
+    def __init__(
+        self,
+        commands: Sequence[Any],
+        keys: Callable[[str], bytes | None],
+        check: Callable[[Sequence[Job]], list[bool | None]] = check_signatures,
+    ) -> None:
+        self._slots: dict[int, tuple[Any, bytes, Task, int]] = {}
+        self._pool: WorkerPool | None = None
+        self._check = check
         jobs: list[tuple[Any, Job]] = []
         for command in commands:
             if type(command) is not dict or type(command.get("key")) is not str:
@@ -175,13 +179,14 @@ class Prechecks:
         pool = _pool() if len(jobs) >= MIN_BATCH else None
         if pool is None:
             return
+        self._pool = pool
         start, size = 0, FIRST_CHUNK
         while start < len(jobs):
             chunk = jobs[start : start + size]
             start, size = start + size, min(2 * size, MAX_CHUNK)
             try:
-                future = pool.submit(check_signatures, [job for _, job in chunk])
-            except RuntimeError:  # a broken or shut-down pool: verify in-line
+                future = pool.submit(check, [job for _, job in chunk])
+            except BrokenWorkers:  # verify in-line
                 _shutdown()
                 return
             for position, (command, (public, _)) in enumerate(chunk):
@@ -191,16 +196,26 @@ class Prechecks:
         return len(self._slots)
 
     def lookup(self, command: Any, public_key: bytes) -> bool | None:
-        """The verification of ``command`` under ``public_key``, or None when not checked here."""
+        """The verification of ``command`` under ``public_key``, or None when not checked here.
+
+        A command whose worker answer is not back yet is checked here, by the
+        same ``check``, rather than waited for: a worker's answer takes a
+        round trip of thread and process hand-offs (measured ~2 ms for a
+        batch's first one while this process is busy), one check ~50 us.
+        """
         slot = self._slots.get(id(command))
         if slot is None or slot[0] is not command or slot[1] != public_key:
             return None
+        future = slot[2]
+        if not future.done():
+            return self._check([(public_key, command)])[0]
         try:
-            return slot[2].result()[slot[3]]
+            return future.result()[slot[3]]
         except Exception:  # a worker died: the pass verifies in-line
             return None
 
     def cancel(self) -> None:
-        for _, _, future, _ in self._slots.values():
-            future.cancel()
+        """Forget the batch: answers still to come are read and discarded."""
+        if self._pool is not None:
+            self._pool.drop(list({id(slot[2]): slot[2] for slot in self._slots.values()}.values()))
         self._slots.clear()

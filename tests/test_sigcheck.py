@@ -104,7 +104,7 @@ from tests.store_helpers import ADMIN
 commands = _register("sc-orphan", sigcheck.MIN_BATCH)
 checks = sigcheck.Prechecks(commands, lambda kid: ADMIN.public_key)
 assert checks.lookup(commands[0], ADMIN.public_key) is True
-print(" ".join(str(pid) for pid in sigcheck._POOL._processes), flush=True)
+print(" ".join(str(p.pid) for p in sigcheck._POOL._processes), flush=True)
 time.sleep(60)
 """
 

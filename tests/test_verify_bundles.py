@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -105,7 +104,7 @@ def _dying_batch(jobs: list) -> list[int]:
 
 def test_a_broken_pool_falls_back_to_checking_here(monkeypatch, capsys):
     monkeypatch.setattr(verify_bundle, "_verify_batch", _dying_batch)
-    monkeypatch.setattr(verify_bundle, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(verify_bundle, "_start_method", lambda: "fork")
     code = main([str(BUNDLES / "byte_changed"), "--vkey", VKEY, "--json", "--jobs", "2",
                  "--batch-size", "2"])
     assert (code, verdict_of(capsys)["first_bad_index"]) == (1, 15)

@@ -62,8 +62,9 @@ from typing import Any
 
 from ledger.canonical import has_four_byte_utf8
 from ledger.errors import StoreError
-from ledger.sigcheck import cores, follow_parent
+from ledger.sigcheck import cores
 from ledger.store.backend import Backend
+from ledger.workers import follow_parent
 from projections.fold import Projection, state_bytes
 
 __all__ = [

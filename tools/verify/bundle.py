@@ -31,14 +31,11 @@ import functools
 import hashlib
 import importlib
 import multiprocessing
-import os
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -52,7 +49,8 @@ from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.errors import FormatError, LedgerError
 from ledger.merkle import RootAccumulator, leaf_hash
 from ledger.replay import LogState
-from ledger.sigcheck import cores, follow_parent, pool_map
+from ledger.sigcheck import cores, pool_map
+from ledger.workers import BrokenWorkers, Task, WorkerPool
 
 __all__ = [
     "STEPS",
@@ -195,17 +193,17 @@ def _verify_batch(jobs: list[Job]) -> list[int]:
     return bad
 
 
-def _pool_context() -> Any:
+def _start_method() -> str:
     """``fork`` where it is safe (one thread), else ``spawn``."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+        return "fork"
+    return "spawn"
 
 
 @dataclass
 class _Batch:
-    future: Future[list[int]]
+    future: Task
     jobs: list[Job]
     keys: dict[int, str]
 
@@ -240,7 +238,7 @@ class LogVerifier:
         self.reports: list[tuple[int, dict[str, Any]]] = []
         self.lines_read = 0
         self.failed_line: bytes | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._pending: deque[_Batch] = deque()
         self._sig_bad: tuple[int, str] | None = None
         self.state.draw_mapper = functools.partial(
@@ -248,13 +246,10 @@ class LogVerifier:
         )
 
     # -- the pool --------------------------------------------------------------
-    def _start_pool(self) -> ProcessPoolExecutor | None:
+    def _start_pool(self) -> WorkerPool | None:
         """The worker pool, started on first use; None when checking in this process."""
         if self._pool is None and self.jobs > 1:
-            self._pool = ProcessPoolExecutor(
-                self.jobs, mp_context=_pool_context(),
-                initializer=follow_parent, initargs=(os.getpid(),),
-            )
+            self._pool = WorkerPool(self.jobs, start_method=_start_method())
         return self._pool
 
     # -- signatures ------------------------------------------------------------
@@ -274,7 +269,7 @@ class LogVerifier:
             return
         try:
             future = pool.submit(_verify_batch, batch)
-        except BrokenProcessPool:
+        except BrokenWorkers:
             self._give_up_pool()
             self._note_bad(_verify_batch(batch), keys)
             return
@@ -286,7 +281,7 @@ class LogVerifier:
         pending = list(self._pending)
         self._pending.clear()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
         for batch in pending:
             self._note_bad(_verify_batch(batch.jobs), batch.keys)
@@ -297,7 +292,7 @@ class LogVerifier:
             batch = self._pending[0]
             try:
                 bad = batch.future.result()
-            except BrokenProcessPool:
+            except BrokenWorkers:
                 self._give_up_pool()
                 return
             self._pending.popleft()
@@ -306,9 +301,7 @@ class LogVerifier:
     def close(self) -> None:
         """Stop the worker processes, if any."""
         if self._pool is not None:
-            for batch in self._pending:
-                batch.future.cancel()
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
             self._pending.clear()
 

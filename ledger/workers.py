@@ -1,0 +1,221 @@
+"""Worker processes that the calling thread feeds and reads itself, pipe by pipe (B3).
+
+``concurrent.futures.ProcessPoolExecutor`` hands each task and each answer
+through two threads of the calling process (its manager thread and a queue
+feeder).  While the calling thread runs Python — the ordered pass of a store
+batch, the verifier's replay — those threads wait for the GIL, up to a
+switch interval per hand-off, so an answer a worker computed long ago still
+reads as "not done" (measured on a store batch: 42% of the signature
+answers were not back when the ordered pass asked for them; the pass then
+checked them itself).  Here the calling thread writes each task to a
+worker's pipe and reads answers from the pipes when it asks for them:
+nothing in this process runs between the worker and the caller.
+
+Each worker runs one task at a time and answers in order.  A worker that
+writes an answer larger than its pipe's buffer waits until the caller reads
+it, so a caller must not also be writing it a task larger than the buffer:
+every use here has small tasks (draw seeds) or small answers (signature
+verdicts).  Workers are started with
+``spawn`` (the server forks nothing while it runs threads) and exit when
+their parent is gone.
+
+Standard library only: the verify tool uses this too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+class BrokenWorkers(RuntimeError):
+    """A worker died or its pipe closed: the caller does the work itself."""
+
+
+def follow_parent(parent: int) -> None:
+    """In a worker: exit when the parent is gone (a ``kill -9`` leaves no orphans)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+
+
+def _serve(conn: Connection, parent: int) -> None:
+    """Worker main: run tasks in arrival order, answer ``(task id, ok, value)``.
+
+    One thread: a second one (to keep reading the pipe while a task runs)
+    would wait for this one's GIL up to a switch interval per task.
+    """
+    follow_parent(parent)
+    while True:
+        try:
+            number, fn, arg = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer: tuple[int, bool, Any] = (number, True, fn(arg))
+        except BaseException as exc:  # handed to the caller as the answer
+            answer = (number, False, exc)
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # an answer that does not pickle
+            conn.send((number, False, RuntimeError(f"unpicklable answer: {exc!r}")))
+
+
+class Task:
+    """One submitted call; :meth:`done` never blocks, :meth:`result` does."""
+
+    __slots__ = ("answer", "number", "pool", "worker")
+
+    def __init__(self, pool: WorkerPool, worker: int, number: int) -> None:
+        self.pool, self.worker, self.number = pool, worker, number
+        self.answer: tuple[bool, Any] | None = None  # (ok, value) once read
+
+    def done(self) -> bool:
+        return self.answer is not None or self.pool._poll(self)
+
+    def result(self) -> Any:
+        """The value ``fn(arg)`` returned, or raise what it raised (or BrokenWorkers)."""
+        if self.answer is None:
+            self.answer = self.pool._result(self)
+        ok, value = self.answer
+        if not ok:
+            raise value
+        return value
+
+
+class WorkerPool:
+    """``count`` worker processes, each behind its own pipe; safe to share between threads."""
+
+    def __init__(self, count: int, *, start_method: str = "spawn") -> None:
+        context: Any = multiprocessing.get_context(start_method)
+        self._lock = threading.RLock()
+        self._conns: list[Connection] = []
+        self._processes: list[Any] = []
+        self._waiting: list[deque[int]] = []  # per worker: task numbers sent, not yet answered
+        self._answers: dict[int, tuple[bool, Any]] = {}
+        self._dropped: set[int] = set()
+        self._count = 0
+        self.broken = False
+        for _ in range(max(1, count)):
+            mine, theirs = context.Pipe(duplex=True)
+            process = context.Process(target=_serve, args=(theirs, os.getpid()), daemon=True,
+                                      name="spotcheck-worker")
+            process.start()
+            theirs.close()
+            self._conns.append(mine)
+            self._processes.append(process)
+            self._waiting.append(deque())
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Task:
+        """Send ``fn(arg)`` to the worker with the fewest unanswered tasks.
+
+        ``fn`` is a module-level function; ``fn`` and ``arg`` must pickle.
+        Raises :class:`BrokenWorkers` when the pool is broken or shut down.
+        """
+        with self._lock:
+            if self.broken:
+                raise BrokenWorkers("the worker pool is broken or shut down")
+            worker = min(range(len(self._conns)), key=lambda w: len(self._waiting[w]))
+            self._count += 1
+            number = self._count
+            try:
+                self._conns[worker].send((number, fn, arg))
+            except (OSError, ValueError) as exc:
+                self._break()
+                raise BrokenWorkers(f"worker {worker} is gone: {exc}") from None
+            self._waiting[worker].append(number)
+            return Task(self, worker, number)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[fn(x) for x in items]`` on the workers, in order (raises BrokenWorkers).
+
+        An exception ``fn`` raised is raised here; the answers still to come
+        are then discarded.
+        """
+        tasks: list[Task] = []
+        out: list[Any] = []
+        try:
+            for item in items:
+                tasks.append(self.submit(fn, item))
+            for task in tasks:
+                out.append(task.result())
+        except BaseException:
+            self.drop(tasks[len(out) + 1 :])
+            raise
+        return out
+
+    def drop(self, tasks: Sequence[Task]) -> None:
+        """Forget tasks whose answers are no longer wanted (they are read and discarded)."""
+        with self._lock:
+            for task in tasks:
+                if task.answer is None and self._answers.pop(task.number, None) is None:
+                    self._dropped.add(task.number)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self.broken = True
+            for conn in self._conns:
+                conn.close()
+            for process in self._processes:
+                process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
+
+    # -- answers ---------------------------------------------------------------
+    def _take(self, worker: int) -> None:
+        """Read one answer from ``worker`` (blocks); keep it unless it was dropped."""
+        try:
+            number, ok, value = self._conns[worker].recv()
+        except (EOFError, OSError) as exc:
+            self._break()
+            raise BrokenWorkers(f"worker {worker} is gone: {exc!r}") from None
+        self._waiting[worker].popleft()
+        if number in self._dropped:
+            self._dropped.discard(number)
+        else:
+            self._answers[number] = (ok, value)
+
+    def _poll(self, task: Task) -> bool:
+        with self._lock:
+            if task.number in self._answers:
+                return True
+            if self.broken:
+                return True  # result() raises BrokenWorkers at once
+            conn = self._conns[task.worker]
+            try:
+                while task.number in self._waiting[task.worker] and conn.poll():
+                    self._take(task.worker)
+            except (BrokenWorkers, OSError):
+                self._break()
+                return True
+            return task.number in self._answers
+
+    def _result(self, task: Task) -> tuple[bool, Any]:
+        with self._lock:
+            while task.number not in self._answers:
+                if self.broken or task.number not in self._waiting[task.worker]:
+                    raise BrokenWorkers("the worker pool broke before answering")
+                self._take(task.worker)
+            return self._answers.pop(task.number)
+
+    def _break(self) -> None:
+        if not self.broken:
+            self.broken = True
+            for process in self._processes:
+                if process.is_alive():
+                    process.kill()
