@@ -32,6 +32,7 @@ from ledger.errors import LedgerError, RuleError, StoreError
 from ledger.receipts import make_receipt
 from ledger.replay import LogState
 from ledger.sigcheck import Prechecks, pool_map
+from ledger.store import signatures
 from ledger.store.backend import Backend
 from ledger.store.recorders import TreeWrite
 from ledger.times import format_time, now_utc
@@ -260,7 +261,9 @@ class Ledger:
         """Verify the batch's signatures on other cores while the ordered pass runs (A3)."""
         known = self.log.keys
         prechecks = Prechecks(
-            commands, lambda kid: info.public_key if (info := known.get(kid)) else None
+            commands,
+            lambda kid: info.public_key if (info := known.get(kid)) else None,
+            signatures.check_signatures,
         )
         if not len(prechecks):
             yield
