@@ -11,13 +11,14 @@ checked them itself).  Here the calling thread writes each task to a
 worker's pipe and reads answers from the pipes when it asks for them:
 nothing in this process runs between the worker and the caller.
 
-Each worker runs one task at a time and answers in order.  A worker that
-writes an answer larger than its pipe's buffer waits until the caller reads
-it, so a caller must not also be writing it a task larger than the buffer:
-every use here has small tasks (draw seeds) or small answers (signature
-verdicts).  Workers are started with
-``spawn`` (the server forks nothing while it runs threads) and exit when
-their parent is gone.
+Each worker runs one task at a time, in one thread (a second one would wait
+for the first's GIL), and answers in order.  The caller's end of each pipe
+is non-blocking: while a task does not fit into the pipe, the caller reads
+the answers the worker is writing, so neither side can wait for the other
+forever however large tasks and answers are.  Messages are pickles behind
+an 8-byte length.  Workers are started with ``spawn`` by default (the
+server forks nothing while it runs threads) and exit when their parent is
+gone.
 
 Standard library only: the verify tool uses this too.
 """
@@ -26,12 +27,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import select
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
+
+_LENGTH = struct.Struct("!Q")
 
 
 class BrokenWorkers(RuntimeError):
@@ -49,16 +55,40 @@ def follow_parent(parent: int) -> None:
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
-def _serve(conn: Connection, parent: int) -> None:
-    """Worker main: run tasks in arrival order, answer ``(task id, ok, value)``.
+def _frame(message: Any) -> bytes:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(payload)) + payload
 
-    One thread: a second one (to keep reading the pipe while a task runs)
-    would wait for this one's GIL up to a switch interval per task.
-    """
+
+def _read_exact(fd: int, size: int) -> bytes:
+    """``size`` bytes from ``fd``, waiting for them if it is non-blocking; EOFError at the end."""
+    parts: list[bytes] = []
+    while size:
+        try:
+            part = os.read(fd, min(size, 1 << 20))
+        except BlockingIOError:
+            select.select([fd], [], [])
+            continue
+        if not part:
+            raise EOFError("the pipe closed")
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def _read_message(fd: int) -> Any:
+    (size,) = _LENGTH.unpack(_read_exact(fd, _LENGTH.size))
+    return pickle.loads(_read_exact(fd, size))
+
+
+def _serve(conn: Connection, parent: int) -> None:
+    """Worker main: run tasks in arrival order, answer ``(task number, ok, value)``."""
     follow_parent(parent)
+    fd = conn.fileno()
+    os.set_blocking(fd, True)
     while True:
         try:
-            number, fn, arg = conn.recv()
+            number, fn, arg = _read_message(fd)
         except (EOFError, OSError):
             return
         try:
@@ -66,11 +96,15 @@ def _serve(conn: Connection, parent: int) -> None:
         except BaseException as exc:  # handed to the caller as the answer
             answer = (number, False, exc)
         try:
-            conn.send(answer)
-        except (EOFError, OSError):
-            return
+            data = _frame(answer)
         except Exception as exc:  # an answer that does not pickle
-            conn.send((number, False, RuntimeError(f"unpicklable answer: {exc!r}")))
+            data = _frame((number, False, RuntimeError(f"unpicklable answer: {exc!r}")))
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:
+            return
 
 
 class Task:
@@ -114,6 +148,7 @@ class WorkerPool:
                                       name="spotcheck-worker")
             process.start()
             theirs.close()
+            os.set_blocking(mine.fileno(), False)
             self._conns.append(mine)
             self._processes.append(process)
             self._waiting.append(deque())
@@ -133,12 +168,8 @@ class WorkerPool:
             worker = min(range(len(self._conns)), key=lambda w: len(self._waiting[w]))
             self._count += 1
             number = self._count
-            try:
-                self._conns[worker].send((number, fn, arg))
-            except (OSError, ValueError) as exc:
-                self._break()
-                raise BrokenWorkers(f"worker {worker} is gone: {exc}") from None
             self._waiting[worker].append(number)
+            self._write(worker, _frame((number, fn, arg)))
             return Task(self, worker, number)
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -176,14 +207,35 @@ class WorkerPool:
                 if process.is_alive():
                     process.kill()
 
-    # -- answers ---------------------------------------------------------------
-    def _take(self, worker: int) -> None:
-        """Read one answer from ``worker`` (blocks); keep it unless it was dropped."""
+    # -- the pipes -------------------------------------------------------------
+    def _write(self, worker: int, data: bytes) -> None:
+        """Write a whole message; while the pipe is full, read the worker's answers."""
+        fd = self._conns[worker].fileno()
+        view = memoryview(data)
         try:
-            number, ok, value = self._conns[worker].recv()
-        except (EOFError, OSError) as exc:
+            while view:
+                try:
+                    view = view[os.write(fd, view):]
+                    continue
+                except BlockingIOError:
+                    pass
+                readable, _, _ = select.select([fd], [fd], [])
+                if readable:
+                    self._take(worker)
+        except (OSError, BrokenWorkers) as exc:
             self._break()
             raise BrokenWorkers(f"worker {worker} is gone: {exc!r}") from None
+
+    def _take(self, worker: int) -> None:
+        """Read one answer from ``worker`` (waits for it); keep it unless it was dropped."""
+        try:
+            number, ok, value = _read_message(self._conns[worker].fileno())
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            self._break()
+            raise BrokenWorkers(f"worker {worker} is gone: {exc!r}") from None
+        if not self._waiting[worker] or self._waiting[worker][0] != number:
+            self._break()
+            raise BrokenWorkers(f"worker {worker} answered task {number} out of turn")
         self._waiting[worker].popleft()
         if number in self._dropped:
             self._dropped.discard(number)
@@ -192,13 +244,13 @@ class WorkerPool:
 
     def _poll(self, task: Task) -> bool:
         with self._lock:
-            if task.number in self._answers:
-                return True
-            if self.broken:
-                return True  # result() raises BrokenWorkers at once
-            conn = self._conns[task.worker]
+            if task.number in self._answers or self.broken:
+                return True  # when broken, result() raises BrokenWorkers at once
+            fd = self._conns[task.worker].fileno()
             try:
-                while task.number in self._waiting[task.worker] and conn.poll():
+                while task.number in self._waiting[task.worker] and select.select(
+                    [fd], [], [], 0
+                )[0]:
                     self._take(task.worker)
             except (BrokenWorkers, OSError):
                 self._break()

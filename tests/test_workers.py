@@ -96,3 +96,21 @@ def test_a_dead_worker_breaks_the_pool_and_pool_map_works_here() -> None:
         assert gave_up == [True]
     finally:
         workers.shutdown()
+
+
+def big_answer(n: int) -> bytes:
+    return bytes(n)
+
+
+def test_map_of_large_tasks_and_answers_does_not_deadlock(pool: WorkerPool) -> None:
+    # Tasks and answers each larger than a pipe's buffer, many more than the workers:
+    # the caller reads answers while a task does not fit.
+    items = [1_000_000 + i for i in range(24)]
+    answers = pool.map(big_answer, items)
+    assert [len(a) for a in answers] == items
+    padded = [(bytes(300_000), 200_000)] * 16
+    assert [len(a) for a in pool.map(_padded_answer, padded)] == [200_000] * 16
+
+
+def _padded_answer(job: tuple[bytes, int]) -> bytes:
+    return bytes(job[1])
