@@ -152,6 +152,20 @@ def canonical(value: JSONValue) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def canonical_plain(value: JSONValue) -> tuple[bytes, bool]:
+    """``canonical(value)``, and whether ``value`` is plain JSON (A1).
+
+    Plain: exact ``dict``/``list``/``str``/``int``/``bool``/``None`` with
+    ASCII member names, valid under A1.  ``json.loads`` of the bytes then
+    gives back a value equal to ``value`` with the same types, so a caller
+    holding a plain value may skip parsing its own bytes back.
+    """
+    if _plain(value):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":")).encode(), True
+    return canonical(value), False
+
+
 def has_four_byte_utf8(data: bytes) -> bool:
     """True when UTF-8 ``data`` may hold a character outside the BMP (a 4-byte lead byte).
 

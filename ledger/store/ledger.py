@@ -24,10 +24,11 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from ledger import merkle
+from ledger.canonical import canonical_plain
 from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from ledger.domain.decide import Pending, decide, due_system_entries
 from ledger.domain.state import DomainState
-from ledger.entries import Entry, entry_bytes, leaf_hash, make_entry
+from ledger.entries import Entry, leaf_hash, make_entry
 from ledger.errors import LedgerError, RuleError, StoreError
 from ledger.receipts import make_receipt
 from ledger.replay import LogState
@@ -301,11 +302,13 @@ class Ledger:
                 data=pending.data,
                 command=pending.command,
             )
-            data = entry_bytes(entry)
+            data, plain = canonical_plain(entry)  # A4 entry bytes
             try:
-                # ``data`` is canonical by construction (A1): parse it back without the
-                # round-trip check, then every Part A rule as the verifier applies them.
-                self.log.apply_entry(json.loads(data), data, verify_signatures=False)
+                # ``data`` is canonical by construction (A1).  A plain entry is what
+                # parsing ``data`` would give; any other is parsed back (without the
+                # round-trip check).  Then every Part A rule as the verifier applies them.
+                parsed = entry if plain else json.loads(data)
+                self.log.apply_entry(parsed, data, verify_signatures=False)
             except LedgerError as exc:
                 if pending is pendings[0]:
                     raise
