@@ -409,6 +409,9 @@ class LogState:
         # Spreads a large draw's replay over processes (e.g. the verifier's pool).
         self.draw_mapper: Mapper | None = None
         self._command_text: tuple[Any, str | None] = (None, None)
+        # The command check_signer last passed, on the state of that size: the store's
+        # entry for that very command object (unchanged since) is not checked again.
+        self._signer_passed: tuple[Any, int, datetime, bool, KeyInfo] | None = None
 
     # -- queries -------------------------------------------------------------
     def root(self) -> bytes:
@@ -491,7 +494,10 @@ class LogState:
         """
         if logged_at.tzinfo is None:
             logged_at = logged_at.replace(tzinfo=UTC)
-        return self._check_signer(command, logged_at, index, self.verify_signatures, False)
+        key = self._check_signer(command, logged_at, index, self.verify_signatures, False)
+        if index == self.size:
+            self._signer_passed = (command, index, logged_at, self.verify_signatures, key)
+        return key
 
     def _check_signer(
         self,
@@ -736,7 +742,14 @@ class LogState:
 
         # A3, A7, A12: the signed command.
         if command is not None:
-            key = self._check_signer(command, logged_at, index, verify, True)
+            passed = self._signer_passed
+            if (
+                passed is not None and passed[0] is command and passed[1] == index
+                and passed[2] == logged_at and (passed[3] or not verify)
+            ):
+                key = passed[4]  # check_signer passed this very command on this very state
+            else:
+                key = self._check_signer(command, logged_at, index, verify, True)
             spec = ACTIONS.get(command["action"])
             if spec is None:
                 raise FormatError("A12 action", f"unknown action {command['action']!r}",

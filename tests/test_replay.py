@@ -705,3 +705,61 @@ def test_voided_draw_takes_no_more_commitments():
     draw = log.state.draw("D-1")
     assert draw is not None and draw.voided
     refused(log, log.command(P1, "draws.commit", commit_args("D1")), RuleError, "A11 draw")
+
+
+# -- check_signer's pass is reused only for that very command on that very state ---------
+
+
+def _passed_then_entry(log: Log, command: dict, **kw: Any) -> dict:
+    """check_signer passes ``command`` now; return an entry (parsed) carrying ``command``."""
+    log.state.check_signer(command, log.t, index=log.state.size)
+    stream = default_stream("departments.register", command["args"])
+    entry = json.loads(log.entry(stream, "DepartmentRegistered", dict(command["args"]),
+                                 command, **kw))
+    entry["command"] = command
+    return entry
+
+
+def test_a_signer_pass_is_reused_for_the_same_command_object():
+    log = staffed_log()
+    log.t += timedelta(seconds=1)
+    command = sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
+                           issued_at=log.t)
+    entry = _passed_then_entry(log, command)
+    log.state.apply_entry(entry, canonical(entry), verify_signatures=True)
+    assert log.state.size == len(log.lines) + 1
+
+
+def test_a_signer_pass_does_not_cover_another_object_or_a_later_state():
+    log = staffed_log()
+    log.t += timedelta(seconds=1)
+    command = sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
+                           issued_at=log.t)
+    entry = _passed_then_entry(log, command)
+    # Another object (here: by an unknown key) is checked in full.
+    other = dict(command, key=OUTSIDER.key_id)
+    entry["command"] = other
+    with pytest.raises(AuthorityError):
+        log.state.apply_entry(entry, canonical(entry), verify_signatures=False)
+    # The same object once the state has moved on: its nonce is then used.
+    entry["command"] = command
+    log.state.apply_entry(entry, canonical(entry), verify_signatures=False)
+    log.lines.append(canonical(entry))
+    stream = default_stream("departments.register", command["args"])
+    again = json.loads(log.entry(stream, "DepartmentRegistered", dict(command["args"]), command))
+    again["command"] = command
+    with pytest.raises(ConflictError):
+        log.state.apply_entry(again, canonical(again), verify_signatures=False)
+
+
+def test_a_pass_without_signatures_does_not_excuse_a_signature_check():
+    log = staffed_log()
+    log.t += timedelta(seconds=1)
+    command = sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
+                           issued_at=log.t)
+    command["args"]["name"] = "forged"  # the signature no longer covers the args
+    log.state.verify_signatures = False
+    entry = _passed_then_entry(log, command)
+    log.state.verify_signatures = True
+    with pytest.raises(SignatureError):
+        log.state.apply_entry(entry, canonical(entry), verify_signatures=True)
