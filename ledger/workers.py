@@ -88,9 +88,12 @@ def _serve(conn: Connection, parent: int) -> None:
     os.set_blocking(fd, True)
     while True:
         try:
-            number, fn, arg = _read_message(fd)
+            message = _read_message(fd)
         except (EOFError, OSError):
             return
+        if message is None:  # shutdown
+            return
+        number, fn, arg = message
         try:
             answer: tuple[int, bool, Any] = (number, True, fn(arg))
         except BaseException as exc:  # handed to the caller as the answer
@@ -198,14 +201,27 @@ class WorkerPool:
                     self._dropped.add(task.number)
 
     def shutdown(self) -> None:
+        """Ask the workers to exit (after their current task) and wait for them.
+
+        A worker forked from this process holds copies of the other pipes'
+        ends, so closing ours is not enough to end it: each is sent a stop.
+        """
         with self._lock:
+            if not self.broken:
+                for worker in range(len(self._conns)):
+                    try:
+                        self._write(worker, _frame(None))
+                    except BrokenWorkers:
+                        break
             self.broken = True
             for conn in self._conns:
                 conn.close()
+            deadline = time.monotonic() + 5
             for process in self._processes:
-                process.join(timeout=5)
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
                 if process.is_alive():
                     process.kill()
+                    process.join()
 
     # -- the pipes -------------------------------------------------------------
     def _write(self, worker: int, data: bytes) -> None:

@@ -114,3 +114,14 @@ def test_map_of_large_tasks_and_answers_does_not_deadlock(pool: WorkerPool) -> N
 
 def _padded_answer(job: tuple[bytes, int]) -> bytes:
     return bytes(job[1])
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_shutdown_stops_the_workers_at_once(start_method: str) -> None:
+    # A forked worker holds copies of the other pipes' ends: closing ours does not end it.
+    workers = WorkerPool(2, start_method=start_method)
+    assert workers.map(square, [1, 2, 3, 4]) == [1, 4, 9, 16]
+    start = time.perf_counter()
+    workers.shutdown()
+    assert time.perf_counter() - start < 2.0
+    assert not any(process.is_alive() for process in workers._processes)
