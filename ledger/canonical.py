@@ -46,7 +46,7 @@ def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
     names) is judged without building paths; anything else is walked again
     with paths, which names the culprit.
     """
-    if depth == 0 and _plain(value):
+    if depth == 0 and is_plain(value):
         return False
     wide = False
     stack: list[tuple[JSONValue, str, int]] = [(value, path, depth)]
@@ -90,7 +90,7 @@ def check_json_value(value: JSONValue, path: str = "$", depth: int = 0) -> bool:
     return wide
 
 
-def _plain(value: JSONValue) -> bool:
+def is_plain(value: JSONValue) -> bool:
     """True when ``value`` is A1-valid JSON of exact types with ASCII member names.
 
     No paths, no errors: False sends the caller to the full check.
@@ -160,7 +160,7 @@ def canonical_plain(value: JSONValue) -> tuple[bytes, bool]:
     gives back a value equal to ``value`` with the same types, so a caller
     holding a plain value may skip parsing its own bytes back.
     """
-    if _plain(value):
+    if is_plain(value):
         return json.dumps(value, ensure_ascii=False, sort_keys=True,
                           separators=(",", ":")).encode(), True
     return canonical(value), False

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from ledger.canonical import (
     MAX_SAFE_INTEGER,
-    _plain,
     canonical,
     check_json_value,
+    is_plain,
     parse_canonical,
     parse_json,
 )
@@ -127,5 +127,5 @@ def test_fast_path_agrees_with_the_full_check(value: Any) -> None:
     except FormatError:
         result = None
     assert result == full
-    if _plain(value):  # the fast path accepts only what the full walk accepts as BMP-only
+    if is_plain(value):  # the fast path accepts only what the full walk accepts as BMP-only
         assert full is False

@@ -24,7 +24,6 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from ledger import merkle
-from ledger.canonical import canonical_plain
 from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from ledger.domain.decide import Pending, decide, due_system_entries
 from ledger.domain.state import DomainState
@@ -35,6 +34,7 @@ from ledger.replay import LogState
 from ledger.sigcheck import Prechecks, pool_map
 from ledger.store import signatures
 from ledger.store.backend import Backend
+from ledger.store.encoding import canonical_fast
 from ledger.store.recorders import TreeWrite
 from ledger.times import format_time, now_utc
 
@@ -302,7 +302,7 @@ class Ledger:
                 data=pending.data,
                 command=pending.command,
             )
-            data, plain = canonical_plain(entry)  # A4 entry bytes
+            data, plain = canonical_fast(entry)  # A4 entry bytes
             try:
                 # ``data`` is canonical by construction (A1).  A plain entry is what
                 # parsing ``data`` would give; any other is parsed back (without the

@@ -64,6 +64,7 @@ from ledger.canonical import has_four_byte_utf8
 from ledger.errors import StoreError
 from ledger.sigcheck import cores
 from ledger.store.backend import Backend
+from ledger.store.encoding import ORJSON
 from ledger.workers import follow_parent
 from projections.fold import Projection, state_bytes
 
@@ -206,16 +207,7 @@ def _entry_type(data: bytes) -> bytes | None:
     return data[at + len(_TYPE_MARK) : -2]
 
 
-def _optional_orjson() -> Any:
-    """``orjson`` when installed (the ``server`` extra pins it), else None: json is the fallback."""
-    try:
-        import orjson
-    except ImportError:
-        return None
-    return orjson
-
-
-_ORJSON = _optional_orjson()
+_ORJSON = ORJSON
 
 
 def _loads(data: bytes) -> Any:
