@@ -761,9 +761,9 @@ class LogState:
             args = command["args"]
             for name, value in args.items():
                 found = body.get(name, _MISSING)
-                if type(value) is not type(found) or (
+                if found is not value and (type(value) is not type(found) or (
                     value != found if type(value) is str else not _same_json(value, found)
-                ):
+                )):
                     raise RuleError(
                         "A4 data", f"data.{name} is not what the signed command's args say",
                         field=f"data.{name}", index=index,
