@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +30,14 @@ _ACTION = re.compile(r"[a-z_]+\.[a-z_]+")
 Command = dict[str, Any]
 
 
-def signing_bytes(command: Command) -> bytes:
-    """A3: the bytes ``sig`` covers — context line + canonical command without ``sig``."""
+def signing_bytes(command: Command, encode: Callable[[Any], bytes] = canonical) -> bytes:
+    """A3: the bytes ``sig`` covers — context line + canonical command without ``sig``.
+
+    ``encode`` is :func:`ledger.canonical.canonical` or a function that gives
+    the same bytes (the server's faster one, ledger/store/encoding.py).
+    """
     body = {k: v for k, v in command.items() if k != "sig"}
-    return COMMAND_CONTEXT + canonical(body)
+    return COMMAND_CONTEXT + encode(body)
 
 
 def sign_command(

@@ -24,12 +24,18 @@ verify path does not import it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
 from ledger.sigcheck import Job, signed_parts
 from ledger.sigcheck import check_signatures as check_with_openssl
+from ledger.store.encoding import canonical_fast
+
+
+def _canonical(value: Any) -> bytes:
+    return canonical_fast(value)[0]
 
 
 def check_signatures(jobs: Sequence[Job]) -> list[bool | None]:
@@ -39,7 +45,7 @@ def check_signatures(jobs: Sequence[Job]) -> list[bool | None]:
     """
     out: list[bool | None] = []
     for public, command in jobs:
-        parts = signed_parts(command)
+        parts = signed_parts(command, _canonical)
         if parts is None:
             out.append(None)
             continue
