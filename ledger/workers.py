@@ -176,20 +176,32 @@ class WorkerPool:
             return Task(self, worker, number)
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``[fn(x) for x in items]`` on the workers, in order (raises BrokenWorkers).
+        """``[fn(x) for x in items]``, in order, on the workers and in the calling thread.
 
-        An exception ``fn`` raised is raised here; the answers still to come
-        are then discarded.
+        Each worker gets up to two items at a time; while none of their
+        answers is back, the caller computes the next item itself.  An
+        exception ``fn`` raised is raised here (the answers still to come are
+        then discarded); BrokenWorkers when the pool breaks.
         """
-        tasks: list[Task] = []
-        out: list[Any] = []
+        out: list[Any] = [None] * len(items)
+        pending: deque[tuple[int, Task]] = deque()
+        given = 0  # items handed out so far, to a worker or to this thread
         try:
-            for item in items:
-                tasks.append(self.submit(fn, item))
-            for task in tasks:
-                out.append(task.result())
+            while given < len(items) or pending:
+                while given < len(items) and len(pending) < 2 * len(self._conns):
+                    pending.append((given, self.submit(fn, items[given])))
+                    given += 1
+                if pending and pending[0][1].done():
+                    position, task = pending.popleft()
+                    out[position] = task.result()
+                elif given < len(items):
+                    out[given] = fn(items[given])
+                    given += 1
+                else:
+                    position, task = pending.popleft()
+                    out[position] = task.result()
         except BaseException:
-            self.drop(tasks[len(out) + 1 :])
+            self.drop([task for _, task in pending])
             raise
         return out
 
