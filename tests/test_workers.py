@@ -125,3 +125,14 @@ def test_shutdown_stops_the_workers_at_once(start_method: str) -> None:
     workers.shutdown()
     assert time.perf_counter() - start < 2.0
     assert not any(process.is_alive() for process in workers._processes)
+
+
+def whose(_: object) -> int:
+    time.sleep(0.02)
+    return os.getpid()
+
+
+def test_map_computes_in_the_calling_thread_too(pool: WorkerPool) -> None:
+    pids = set(pool.map(whose, list(range(20))))
+    assert os.getpid() in pids
+    assert len(pids - {os.getpid()}) >= 1  # and on the workers
