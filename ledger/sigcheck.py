@@ -44,6 +44,7 @@ MIN_BATCH = 16  # fewer commands are verified in-line: a round trip costs more
 # tasks keep the worker ahead of the pass (measured on batches of 100: 4 per task
 # 84-88 us per entry; 4 doubling to 64, 94-100 us).
 CHUNK = 4
+AHEAD = 8  # chunks sent ahead of the ordered pass
 
 
 def signed_parts(
@@ -181,7 +182,10 @@ class Prechecks:
         keys: Callable[[str], bytes | None],
         check: Callable[[Sequence[Job]], list[bool | None]] = check_signatures,
     ) -> None:
-        self._slots: dict[int, tuple[Any, bytes, Task, int]] = {}
+        # id(command) -> (command, public key, chunk number, position in the chunk)
+        self._slots: dict[int, tuple[Any, bytes, int, int]] = {}
+        self._chunks: list[list[Job]] = []
+        self._tasks: list[Task] = []  # of the chunks sent so far, in order
         self._pool: WorkerPool | None = None
         self._check = check
         jobs: list[tuple[Any, Job]] = []
@@ -195,17 +199,21 @@ class Prechecks:
         if pool is None:
             return
         self._pool = pool
-        start, size = 0, CHUNK
-        while start < len(jobs):
-            chunk = jobs[start : start + size]
-            start += size
-            try:
-                future = pool.submit(check, [job for _, job in chunk])
-            except BrokenWorkers:  # verify in-line
-                _shutdown()
-                return
+        for start in range(0, len(jobs), CHUNK):
+            chunk = jobs[start : start + CHUNK]
             for position, (command, (public, _)) in enumerate(chunk):
-                self._slots[id(command)] = (command, public, future, position)
+                self._slots[id(command)] = (command, public, len(self._chunks), position)
+            self._chunks.append([job for _, job in chunk])
+        self._send_up_to(AHEAD)
+
+    def _send_up_to(self, count: int) -> None:
+        """Send the chunks before ``count`` that are not sent yet."""
+        while self._pool is not None and len(self._tasks) < min(count, len(self._chunks)):
+            try:
+                self._tasks.append(self._pool.submit(self._check, self._chunks[len(self._tasks)]))
+            except BrokenWorkers:  # the rest is verified in-line
+                _shutdown()
+                self._pool = None
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -214,23 +222,26 @@ class Prechecks:
         """The verification of ``command`` under ``public_key``, or None when not checked here.
 
         A command whose worker answer is not back yet is checked here, by the
-        same ``check``, rather than waited for: a worker's answer takes a
-        round trip of thread and process hand-offs (measured ~2 ms for a
-        batch's first one while this process is busy), one check ~50 us.
+        same ``check``, rather than waited for (one check ~50 us; a worker's
+        answer may be milliseconds away).  Chunks are sent ``AHEAD`` of the
+        pass, so a worker that falls behind it wastes little on commands
+        the pass has checked itself.
         """
         slot = self._slots.get(id(command))
         if slot is None or slot[0] is not command or slot[1] != public_key:
             return None
-        future = slot[2]
-        if not future.done():
+        chunk = slot[2]
+        self._send_up_to(chunk + AHEAD)
+        task = self._tasks[chunk] if chunk < len(self._tasks) else None
+        if task is None or not task.done():
             return self._check([(public_key, command)])[0]
         try:
-            return future.result()[slot[3]]
+            return task.result()[slot[3]]
         except Exception:  # a worker died: the pass verifies in-line
             return None
 
     def cancel(self) -> None:
         """Forget the batch: answers still to come are read and discarded."""
         if self._pool is not None:
-            self._pool.drop(list({id(slot[2]): slot[2] for slot in self._slots.values()}.values()))
+            self._pool.drop(self._tasks)
         self._slots.clear()

@@ -20,6 +20,7 @@ import pytest
 from ledger import sigcheck
 from ledger.errors import SignatureError
 from ledger.sigcheck import Prechecks, check_signatures
+from ledger.store import signatures as store_signatures
 from ledger.store.ledger import Ledger
 from tests.store_helpers import ADMIN, cmd, key, new_ledger, register_args
 
@@ -85,6 +86,28 @@ def test_forged_command_in_a_large_batch_is_refused_alone(database_url: str) -> 
         assert error.field == "command.sig"
     assert ledger.log.size == size + len(commands) - 2
     assert ledger.log.prechecked is None
+
+
+def test_chunks_are_sent_ahead_of_the_pass_and_answer_alike() -> None:
+    # Deep in a batch longer than the window: chunks go out as the pass moves.
+    n = (sigcheck.AHEAD + 6) * sigcheck.CHUNK
+    commands = _register("sc-e", n)
+    forged_at = n - 3
+    commands[forged_at] = _forged(commands[forged_at])
+    prechecks = Prechecks(commands, lambda kid: ADMIN.public_key, store_signatures.check_signatures)
+    try:
+        if not len(prechecks):
+            pytest.skip("one core: no worker pool")
+        assert len(prechecks._tasks) == sigcheck.AHEAD
+        verdicts = []
+        for command in commands:
+            verdicts.append(prechecks.lookup(command, ADMIN.public_key))
+            time.sleep(0.002)  # a pass slower than the worker: its answers are used
+        assert len(prechecks._tasks) == n // sigcheck.CHUNK
+        assert all(task.done() for task in prechecks._tasks[:-1])
+        assert verdicts == [i != forged_at for i in range(n)]
+    finally:
+        prechecks.cancel()
 
 
 def _alive(pid: int) -> bool:
