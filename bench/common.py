@@ -51,18 +51,30 @@ def store_url(kind: str) -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def ed25519_verify_loop(seconds: float) -> int:
-    """Bare Ed25519 verifications of one 300-byte message for ``seconds``; returns the count."""
+def ed25519_verify_loop(seconds: float, library: str = "cryptography") -> int:
+    """Bare Ed25519 verifications of one 300-byte message for ``seconds``; returns the count.
+
+    ``library``: ``cryptography`` (OpenSSL: the verify tool's) or ``libsodium``
+    (PyNaCl: what the store's workers ask first, ledger/store/signatures.py).
+    """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     key = Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
     message = b"x" * 300
     signature = key.sign(message)
     public = key.public_key()
+    verify: Any = public.verify
+    args: tuple[bytes, ...] = (signature, message)
+    if library == "libsodium":
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        from nacl.bindings import crypto_sign_open
+
+        verify = crypto_sign_open
+        args = (signature + message, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for _ in range(200):
-            public.verify(signature, message)
+            verify(*args)
         count += 200
     return count
 
@@ -75,15 +87,16 @@ def _set_barrier(barrier: Any) -> None:
     _BARRIER = barrier
 
 
-def _core_rate(seconds: float) -> float:
+def _core_rate(job: tuple[float, str]) -> float:
     """One worker's verifications per second, timed from when every worker is ready."""
+    seconds, library = job
     _BARRIER.wait()
     start = time.perf_counter()
-    count = ed25519_verify_loop(seconds)
+    count = ed25519_verify_loop(seconds, library)
     return count / (time.perf_counter() - start)
 
 
-def bare_rate(jobs: int, seconds: float = 3.0) -> float:
+def bare_rate(jobs: int, seconds: float = 3.0, library: str = "cryptography") -> float:
     """Ed25519 verifications per second with ``jobs`` processes in parallel.
 
     The workers start together (a barrier, after their imports) and each
@@ -92,7 +105,7 @@ def bare_rate(jobs: int, seconds: float = 3.0) -> float:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(jobs)
     with context.Pool(jobs, initializer=_set_barrier, initargs=(barrier,)) as pool:
-        rates = pool.map(_core_rate, [seconds] * jobs, chunksize=1)
+        rates = pool.map(_core_rate, [(seconds, library)] * jobs, chunksize=1)
     return sum(rates)
 
 
