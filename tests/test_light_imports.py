@@ -1,9 +1,10 @@
 """The verifier's light path (DESIGN.md B2, STYLE.md 11).
 
-Importing the verify tool, the replay fold, every ``ledger.domain`` module
-and every ``projections`` module (the verify tool recomputes reports with
-them) must not load the server's dependencies: an outside verifier runs on
-the base install (standard library, ``cryptography``, ``rfc8785``).
+Importing the verify tool, the replay fold, the worker pool, every
+``ledger.domain`` module and every ``projections`` module (the verify tool
+recomputes reports with them) must not load the server's dependencies
+(PyNaCl and orjson included: the store's faster paths): an outside verifier
+runs on the base install (standard library, ``cryptography``, ``rfc8785``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import projections
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("eventsourcing", "fastapi", "psycopg", "sqlalchemy", "starlette", "uvicorn", "typer",
-         "rich")
+         "rich", "nacl", "orjson")
 LIGHT = [
     "tools.verify",
     "tools.verify.cli",
@@ -34,6 +35,7 @@ LIGHT = [
     "ledger.merkle",
     "ledger.checkpoint",
     "ledger.sigcheck",
+    "ledger.workers",
     *sorted(f"ledger.domain.{m.name}" for m in pkgutil.iter_modules(ledger.domain.__path__)),
     # The verify tool recomputes reports with projections.registry (B4), lazily.
     *sorted(f"projections.{m.name}" for m in pkgutil.iter_modules(projections.__path__)),
