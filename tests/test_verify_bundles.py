@@ -7,6 +7,7 @@ first bad index the ``--json`` verdict must name the same one.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -435,3 +436,24 @@ def _note_for(lines: list[bytes]) -> str:
 
     store = MemoryHashStore(leaf_hash(x) for x in lines)
     return sign_checkpoint(Checkpoint(ORIGIN, len(lines), store.root()), LOG_KEY)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_pass_leaves_garbage_collection_as_it_found_it(collecting, monkeypatch, capsys):
+    # The replay runs with collection off (it makes no cycles); the caller's setting returns.
+    seen: list[bool] = []
+    real_apply = verify_bundle.LogState.apply
+
+    def apply(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_apply(self, *args, **kwargs)
+
+    monkeypatch.setattr(verify_bundle.LogState, "apply", apply)
+    was = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        assert main([str(BUNDLES / "valid"), "--vkey", VKEY, "--json"]) == 0
+        assert gc.isenabled() is collecting
+        assert seen and not any(seen)
+    finally:
+        (gc.enable if was else gc.disable)()

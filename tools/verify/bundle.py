@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import gc
 import hashlib
 import importlib
 import multiprocessing
@@ -304,7 +305,8 @@ class LogVerifier:
             self._note_bad(bad, batch.keys)
 
     def close(self) -> None:
-        """Stop the worker processes, if any."""
+        """Stop the worker processes, if any; later draws (if any) replay in this process."""
+        self.state.draw_mapper = None  # it points back here: a cycle, and a pool restart
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -321,6 +323,13 @@ class LogVerifier:
         batch: list[Job] = []
         keys: dict[int, str] = {}
         iterator: Iterator[bytes] = iter(lines)
+        # The replay makes no reference cycles (with collection off over the
+        # 200,000-entry bundles, the only cyclic garbage afterwards was the
+        # finished verifier itself), while every full collection walks the whole
+        # growing state: collection stays off for the pass (0.615 -> 0.668 of the
+        # bench's ceiling in back-to-back runs).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             index = 0
             while True:
@@ -363,6 +372,8 @@ class LogVerifier:
             self._collect(wait=True)
         finally:
             self.close()
+            if collecting:
+                gc.enable()
             if self.progress is not None:
                 self.progress.done()
         if self._sig_bad is not None and (
