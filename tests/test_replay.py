@@ -763,3 +763,26 @@ def test_a_pass_without_signatures_does_not_excuse_a_signature_check():
     log.state.verify_signatures = True
     with pytest.raises(SignatureError):
         log.state.apply_entry(entry, canonical(entry), verify_signatures=True)
+
+
+# -- the fast parser's nesting check (A1: at most 64 levels) ---------------------------
+
+
+@pytest.mark.parametrize("levels", [63, 64, 65, 66])
+@pytest.mark.parametrize("wide", [False, True])
+def test_deep_and_wide_entries_get_the_strict_parsers_verdict(levels, wide):
+    # Many brackets (beyond the quick count) at or beyond the 64 levels A1 allows.
+    inner = "1"
+    for _ in range(levels - 1):
+        inner = '{"a":' + inner + "}"
+    siblings = '"b":[' + ",".join(['{"c":[1,"]"]}'] * 40) + "]," if wide else ""
+    data = ("{" + siblings + '"z":' + inner + "}").encode()
+    try:
+        expected = parse_canonical(data)
+    except FormatError:
+        assert levels > 64
+        with pytest.raises(FormatError):
+            parse_entry_bytes(data, 5)
+    else:
+        assert levels <= 64
+        assert parse_entry_bytes(data, 5) == expected
