@@ -710,53 +710,54 @@ def test_voided_draw_takes_no_more_commitments():
 # -- check_signer's pass is reused only for that very command on that very state ---------
 
 
-def _passed_then_entry(log: Log, command: dict, **kw: Any) -> dict:
-    """check_signer passes ``command`` now; return an entry (parsed) carrying ``command``."""
-    log.state.check_signer(command, log.t, index=log.state.size)
+def _department_command(log: Log) -> dict:
+    """A fresh ``departments.register`` by ADMIN, a second after the log's last entry."""
+    log.t += timedelta(seconds=1)
+    return sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
+                        issued_at=log.t)
+
+
+def _entry_carrying(log: Log, command: dict) -> dict:
+    """The next entry (parsed) of ``command``, carrying that very object."""
     stream = default_stream("departments.register", command["args"])
-    entry = json.loads(log.entry(stream, "DepartmentRegistered", dict(command["args"]),
-                                 command, **kw))
+    entry = json.loads(log.entry(stream, "DepartmentRegistered", dict(command["args"]), command))
     entry["command"] = command
     return entry
 
 
+def _passed_then_entry(log: Log, command: dict) -> dict:
+    """check_signer passes ``command`` now; return the entry carrying it."""
+    log.state.check_signer(command, log.t, index=log.state.size)
+    return _entry_carrying(log, command)
+
+
 def test_a_signer_pass_is_reused_for_the_same_command_object():
     log = staffed_log()
-    log.t += timedelta(seconds=1)
-    command = sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
-                           issued_at=log.t)
-    entry = _passed_then_entry(log, command)
+    entry = _passed_then_entry(log, _department_command(log))
     log.state.apply_entry(entry, canonical(entry), verify_signatures=True)
     assert log.state.size == len(log.lines) + 1
 
 
 def test_a_signer_pass_does_not_cover_another_object_or_a_later_state():
     log = staffed_log()
-    log.t += timedelta(seconds=1)
-    command = sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
-                           issued_at=log.t)
+    command = _department_command(log)
     entry = _passed_then_entry(log, command)
     # Another object (here: by an unknown key) is checked in full.
-    other = dict(command, key=OUTSIDER.key_id)
-    entry["command"] = other
+    entry["command"] = dict(command, key=OUTSIDER.key_id)
     with pytest.raises(AuthorityError):
         log.state.apply_entry(entry, canonical(entry), verify_signatures=False)
     # The same object once the state has moved on: its nonce is then used.
     entry["command"] = command
     log.state.apply_entry(entry, canonical(entry), verify_signatures=False)
     log.lines.append(canonical(entry))
-    stream = default_stream("departments.register", command["args"])
-    again = json.loads(log.entry(stream, "DepartmentRegistered", dict(command["args"]), command))
-    again["command"] = command
+    again = _entry_carrying(log, command)
     with pytest.raises(ConflictError):
         log.state.apply_entry(again, canonical(again), verify_signatures=False)
 
 
 def test_a_pass_without_signatures_does_not_excuse_a_signature_check():
     log = staffed_log()
-    log.t += timedelta(seconds=1)
-    command = sign_command(ADMIN, "departments.register", {"department": "D9", "name": "x"},
-                           issued_at=log.t)
+    command = _department_command(log)
     command["args"]["name"] = "forged"  # the signature no longer covers the args
     log.state.verify_signatures = False
     entry = _passed_then_entry(log, command)
