@@ -2,13 +2,14 @@
 
 A batch of signed commands is checked in order (A3, A7, the domain), and
 each check starts with an Ed25519 verification that costs more than all the
-rest of the work on a command.  :class:`Prechecks` starts those
-verifications on other cores before the ordered pass begins; the pass then
-asks :meth:`Prechecks.lookup` instead of verifying again.  The answer is the
-verification itself, computed by the same code (:func:`ledger.commands.signing_bytes`)
-on the command object the pass holds, for the public key the pass found: an
-answer for another key, another object or a worker that failed is "don't
-know" and the pass verifies in-line, so the result is the same either way.
+rest of the work on a command.  :class:`Prechecks` sends those
+verifications to worker processes in small chunks, a few chunks ahead of
+the ordered pass; the pass then asks :meth:`Prechecks.lookup` instead of
+verifying again.  The answer is the verification itself, computed by the
+same code (:func:`ledger.commands.signing_bytes` and the given check) on the
+command object the pass holds, for the public key the pass found: an answer
+for another key, another object or a worker that failed is "don't know" and
+the pass verifies in-line, so the result is the same either way.
 
 Processes, not threads: a verification releases the GIL, but taking it back
 while the ordered pass runs Python costs up to a switch interval each time
