@@ -149,6 +149,11 @@ def canonical(value: JSONValue) -> bytes:
     """
     if check_json_value(value):
         return rfc8785.dumps(value)
+    return _sorted_dump(value)
+
+
+def _sorted_dump(value: JSONValue) -> bytes:
+    """Python's sorted compact dump: RFC 8785 for A1-valid values with BMP member names."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -161,8 +166,7 @@ def canonical_plain(value: JSONValue) -> tuple[bytes, bool]:
     holding a plain value may skip parsing its own bytes back.
     """
     if is_plain(value):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":")).encode(), True
+        return _sorted_dump(value), True
     return canonical(value), False
 
 

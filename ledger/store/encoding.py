@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.canonical import JSONValue, canonical_plain, is_plain
+from ledger.canonical import JSONValue, canonical, canonical_plain, is_plain
 
 
 def _optional_orjson() -> Any:
@@ -35,6 +35,8 @@ _OPTIONS = 0 if ORJSON is None else ORJSON.OPT_SORT_KEYS | ORJSON.OPT_STRICT_INT
 
 def canonical_fast(value: JSONValue) -> tuple[bytes, bool]:
     """``canonical_plain(value)``: the canonical bytes and whether ``value`` is plain."""
-    if ORJSON is not None and is_plain(value):
+    if ORJSON is None:
+        return canonical_plain(value)
+    if is_plain(value):
         return ORJSON.dumps(value, option=_OPTIONS), True
-    return canonical_plain(value)
+    return canonical(value), False  # not plain: canonical_plain would walk it once more
