@@ -209,7 +209,7 @@ def _start_method() -> str:
 
 @dataclass
 class _Batch:
-    future: Task
+    task: Task
     jobs: list[Job]
     keys: dict[int, str]
 
@@ -274,12 +274,12 @@ class LogVerifier:
             self._note_bad(_verify_batch(batch), keys)
             return
         try:
-            future = pool.submit(_verify_batch, batch)
+            task = pool.submit(_verify_batch, batch)
         except BrokenWorkers:
             self._give_up_pool()
             self._note_bad(_verify_batch(batch), keys)
             return
-        self._pending.append(_Batch(future, batch, keys))
+        self._pending.append(_Batch(task, batch, keys))
 
     def _give_up_pool(self) -> None:
         """The pool broke (a worker died, or it could not start): check here from now on."""
@@ -294,10 +294,10 @@ class LogVerifier:
 
     def _collect(self, *, wait: bool) -> None:
         limit = 0 if wait else 2 * self.jobs
-        while self._pending and (len(self._pending) > limit or self._pending[0].future.done()):
+        while self._pending and (len(self._pending) > limit or self._pending[0].task.done()):
             batch = self._pending[0]
             try:
-                bad = batch.future.result()
+                bad = batch.task.result()
             except BrokenWorkers:
                 self._give_up_pool()
                 return
